@@ -1,0 +1,854 @@
+//! `manifest.json`, schema v12, as written by dbt-core 1.11.
+//!
+//! dbt writes `null` for unset fields rather than leaving them out, but the
+//! set of keys differs per resource type (a seed has no `refs`, only models
+//! have `access`, only compiled nodes have `compiled_code`). [`ManifestNode`]
+//! is therefore one struct with every field, serialised by hand so that each
+//! resource type gets exactly dbt's keys, in dbt's order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use indexmap::IndexMap;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::{DBT_VERSION, JsonMap, dbt_timestamp, project_id};
+
+pub const MANIFEST_SCHEMA_URL: &str = "https://schemas.getdbt.com/dbt/manifest/v12.json";
+
+/// The whole `manifest.json`. Field order is dbt's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub metadata: ManifestMetadata,
+    #[serde(default)]
+    pub nodes: BTreeMap<String, ManifestNode>,
+    #[serde(default)]
+    pub sources: BTreeMap<String, ManifestSource>,
+    #[serde(default)]
+    pub macros: BTreeMap<String, ManifestMacro>,
+    #[serde(default)]
+    pub docs: BTreeMap<String, ManifestDoc>,
+    #[serde(default)]
+    pub exposures: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub metrics: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub groups: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub selectors: BTreeMap<String, Value>,
+    /// Disabled nodes by unique id; dbt keeps a list because several
+    /// disabled versions of one id can exist.
+    #[serde(default)]
+    pub disabled: BTreeMap<String, Vec<Value>>,
+    #[serde(default)]
+    pub parent_map: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub child_map: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub group_map: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub saved_queries: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub semantic_models: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub unit_tests: BTreeMap<String, Value>,
+    /// User-defined functions (new in dbt 1.11).
+    #[serde(default)]
+    pub functions: BTreeMap<String, Value>,
+}
+
+impl Manifest {
+    /// An empty manifest with the given metadata.
+    pub fn new(metadata: ManifestMetadata) -> Self {
+        Manifest {
+            metadata,
+            nodes: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            macros: BTreeMap::new(),
+            docs: BTreeMap::new(),
+            exposures: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            selectors: BTreeMap::new(),
+            disabled: BTreeMap::new(),
+            parent_map: BTreeMap::new(),
+            child_map: BTreeMap::new(),
+            group_map: BTreeMap::new(),
+            saved_queries: BTreeMap::new(),
+            semantic_models: BTreeMap::new(),
+            unit_tests: BTreeMap::new(),
+            functions: BTreeMap::new(),
+        }
+    }
+
+    /// Fills `parent_map` and `child_map` from every resource's
+    /// `depends_on.nodes`, as dbt does: every resource gets an entry, and
+    /// both parent and child lists are sorted and free of duplicates.
+    pub fn build_parent_child_maps(&mut self) {
+        let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (id, node) in &self.nodes {
+            parents.insert(id.clone(), node.depends_on.nodes.iter().cloned().collect());
+        }
+        for id in self.sources.keys() {
+            parents.insert(id.clone(), BTreeSet::new());
+        }
+        let untyped = [
+            &self.exposures,
+            &self.metrics,
+            &self.semantic_models,
+            &self.saved_queries,
+            &self.unit_tests,
+        ];
+        for resources in untyped {
+            for (id, resource) in resources {
+                parents.insert(id.clone(), depends_on_nodes(resource));
+            }
+        }
+        let mut children: BTreeMap<String, BTreeSet<String>> = parents
+            .keys()
+            .map(|id| (id.clone(), BTreeSet::new()))
+            .collect();
+        for (child, its_parents) in &parents {
+            for parent in its_parents {
+                children
+                    .entry(parent.clone())
+                    .or_default()
+                    .insert(child.clone());
+            }
+        }
+        self.parent_map = into_sorted_lists(parents);
+        self.child_map = into_sorted_lists(children);
+    }
+}
+
+fn depends_on_nodes(resource: &Value) -> BTreeSet<String> {
+    resource
+        .pointer("/depends_on/nodes")
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn into_sorted_lists(map: BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, Vec<String>> {
+    map.into_iter()
+        .map(|(id, set)| (id, set.into_iter().collect()))
+        .collect()
+}
+
+/// The manifest's `metadata` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestMetadata {
+    pub dbt_schema_version: String,
+    /// See [`DBT_VERSION`] for why this is not hangar's own version.
+    pub dbt_version: String,
+    pub generated_at: String,
+    #[serde(default)]
+    pub invocation_id: Option<String>,
+    #[serde(default)]
+    pub invocation_started_at: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub project_name: Option<String>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// dbt's anonymous tracking id; hangar sends no usage data, so `null`.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub send_anonymous_usage_stats: Option<bool>,
+    #[serde(default)]
+    pub adapter_type: Option<String>,
+    /// The adapter's default quoting policy.
+    #[serde(default)]
+    pub quoting: Option<Quoting>,
+    #[serde(default)]
+    pub run_started_at: Option<String>,
+}
+
+impl ManifestMetadata {
+    /// Metadata for a manifest generated now by hangar.
+    pub fn new(
+        project_name: &str,
+        adapter_type: &str,
+        invocation_id: &str,
+        invocation_started_at: DateTime<Utc>,
+        quoting: Quoting,
+    ) -> Self {
+        let started = dbt_timestamp(invocation_started_at);
+        ManifestMetadata {
+            dbt_schema_version: MANIFEST_SCHEMA_URL.to_string(),
+            dbt_version: DBT_VERSION.to_string(),
+            generated_at: dbt_timestamp(Utc::now()),
+            invocation_id: Some(invocation_id.to_string()),
+            invocation_started_at: Some(started.clone()),
+            env: BTreeMap::new(),
+            project_name: Some(project_name.to_string()),
+            project_id: Some(project_id(project_name)),
+            user_id: None,
+            send_anonymous_usage_stats: Some(false),
+            adapter_type: Some(adapter_type.to_string()),
+            quoting: Some(quoting),
+            run_started_at: Some(started),
+        }
+    }
+}
+
+/// Quoting flags, `null` meaning "the adapter's default".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Quoting {
+    #[serde(default)]
+    pub database: Option<bool>,
+    #[serde(default)]
+    pub schema: Option<bool>,
+    #[serde(default)]
+    pub identifier: Option<bool>,
+    #[serde(default)]
+    pub column: Option<bool>,
+}
+
+/// The resource types that appear as manifest entries hangar builds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceType {
+    #[default]
+    Model,
+    Analysis,
+    Test,
+    Snapshot,
+    Operation,
+    Seed,
+    Source,
+    Macro,
+    Doc,
+}
+
+impl ResourceType {
+    /// The name dbt uses, also the first part of a unique id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Model => "model",
+            ResourceType::Analysis => "analysis",
+            ResourceType::Test => "test",
+            ResourceType::Snapshot => "snapshot",
+            ResourceType::Operation => "operation",
+            ResourceType::Seed => "seed",
+            ResourceType::Source => "source",
+            ResourceType::Macro => "macro",
+            ResourceType::Doc => "doc",
+        }
+    }
+}
+
+/// A file checksum: `{"name": "sha256", "checksum": hex}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileHash {
+    pub name: String,
+    pub checksum: String,
+}
+
+impl FileHash {
+    /// sha256 of a file's contents, as dbt computes for models, seeds, etc.
+    pub fn sha256(contents: &[u8]) -> Self {
+        FileHash {
+            name: "sha256".to_string(),
+            checksum: hex::encode(Sha256::digest(contents)),
+        }
+    }
+
+    /// The placeholder dbt writes for nodes without a file of their own
+    /// (generic tests).
+    pub fn none() -> Self {
+        FileHash {
+            name: "none".to_string(),
+            checksum: String::new(),
+        }
+    }
+}
+
+impl Default for FileHash {
+    fn default() -> Self {
+        FileHash::none()
+    }
+}
+
+/// `docs: {show, node_color}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Docs {
+    #[serde(default = "yes")]
+    pub show: bool,
+    #[serde(default)]
+    pub node_color: Option<String>,
+}
+
+impl Default for Docs {
+    fn default() -> Self {
+        Docs {
+            show: true,
+            node_color: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A documented column of a node or source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub description: String,
+    pub meta: JsonMap,
+    pub data_type: Option<String>,
+    pub constraints: Vec<Value>,
+    pub quote: Option<bool>,
+    pub config: ColumnConfig,
+    pub tags: Vec<String>,
+    /// Time granularity for semantic-layer time spines.
+    pub granularity: Option<String>,
+    /// Unique ids of the `doc()` blocks the description refers to.
+    pub doc_blocks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ColumnConfig {
+    pub meta: JsonMap,
+    pub tags: Vec<String>,
+}
+
+/// One `ref()` call: `{name, package, version}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefArgs {
+    pub name: String,
+    pub package: Option<String>,
+    /// A string or a number, as written in the `ref` call.
+    pub version: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DependsOn {
+    pub macros: Vec<String>,
+    pub nodes: Vec<String>,
+}
+
+/// A model's contract; `checksum` is set when the contract is enforced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contract {
+    #[serde(default)]
+    pub enforced: bool,
+    #[serde(default = "yes")]
+    pub alias_types: bool,
+    #[serde(default)]
+    pub checksum: Option<String>,
+}
+
+impl Default for Contract {
+    fn default() -> Self {
+        Contract {
+            enforced: false,
+            alias_types: true,
+            checksum: None,
+        }
+    }
+}
+
+/// An ephemeral model's CTE injected into a compiled node.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InjectedCte {
+    pub id: String,
+    pub sql: String,
+}
+
+/// What a generic test was called with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TestMetadata {
+    pub name: String,
+    pub kwargs: JsonMap,
+    pub namespace: Option<String>,
+}
+
+/// A model, seed, snapshot, test, analysis or hook (`operation`) in
+/// `manifest.nodes`. Fields that a resource type does not have are ignored
+/// when it is serialised; see the `Serialize` impl for which is which.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ManifestNode {
+    pub database: Option<String>,
+    pub schema: String,
+    pub name: String,
+    pub resource_type: ResourceType,
+    pub package_name: String,
+    /// Path relative to the resource folder (`models/`, `seeds/`, ...).
+    pub path: String,
+    /// Path relative to the project root.
+    pub original_file_path: String,
+    pub unique_id: String,
+    pub fqn: Vec<String>,
+    pub alias: String,
+    pub checksum: FileHash,
+    /// The complete, rendered config; start from
+    /// [`crate::config_defaults::for_resource_type`].
+    pub config: JsonMap,
+    pub tags: Vec<String>,
+    pub description: String,
+    pub columns: IndexMap<String, ColumnInfo>,
+    pub meta: JsonMap,
+    pub group: Option<String>,
+    pub docs: Docs,
+    /// `package://path/to/schema.yml` of the YAML that described the node.
+    pub patch_path: Option<String>,
+    pub build_path: Option<String>,
+    /// Only the configs the user wrote, before Jinja rendering.
+    pub unrendered_config: JsonMap,
+    /// Unix seconds when the node was parsed.
+    pub created_at: f64,
+    pub relation_name: Option<String>,
+    pub raw_code: String,
+    pub doc_blocks: Vec<String>,
+
+    // Seeds only.
+    /// Absolute path of the project the seed belongs to.
+    pub root_path: Option<String>,
+
+    // Every type but seeds.
+    pub language: String,
+    pub refs: Vec<RefArgs>,
+    /// `[source_name, table_name]` pairs.
+    pub sources: Vec<Vec<String>>,
+    pub metrics: Vec<Vec<String>>,
+    pub functions: Vec<Vec<String>>,
+    /// Seeds write only `depends_on.macros`.
+    pub depends_on: DependsOn,
+    pub compiled_path: Option<String>,
+    /// When false, dbt leaves out `compiled`, `compiled_code`,
+    /// `extra_ctes_injected` and `extra_ctes` altogether.
+    pub compiled: bool,
+    pub compiled_code: Option<String>,
+    pub extra_ctes_injected: bool,
+    pub extra_ctes: Vec<InjectedCte>,
+    pub contract: Contract,
+
+    // Models only.
+    pub access: Option<String>,
+    pub constraints: Vec<Value>,
+    pub version: Option<Value>,
+    pub latest_version: Option<Value>,
+    pub deprecation_date: Option<String>,
+    pub primary_key: Vec<String>,
+    pub time_spine: Option<Value>,
+
+    // Hooks only: position in `on-run-start`/`on-run-end`.
+    pub index: Option<u32>,
+
+    // Generic tests only (singular tests have none of these).
+    pub column_name: Option<String>,
+    /// `models.<name>` or `sources.<name>`: the YAML entry that defined it.
+    pub file_key_name: Option<String>,
+    pub attached_node: Option<String>,
+    pub test_metadata: Option<TestMetadata>,
+}
+
+impl ManifestNode {
+    /// Whether this is a generic (YAML-defined) test rather than a singular one.
+    pub fn is_generic_test(&self) -> bool {
+        self.resource_type == ResourceType::Test && self.test_metadata.is_some()
+    }
+}
+
+impl Serialize for ManifestNode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        serialize_parsed_fields(self, &mut map)?;
+        if self.resource_type == ResourceType::Seed {
+            map.serialize_entry("root_path", &self.root_path)?;
+            map.serialize_entry("depends_on", &MacroDependsOn::of(&self.depends_on))?;
+            return map.end();
+        }
+        serialize_compiled_fields(self, &mut map)?;
+        match self.resource_type {
+            ResourceType::Model => serialize_model_fields(self, &mut map)?,
+            ResourceType::Operation => map.serialize_entry("index", &self.index)?,
+            ResourceType::Test if self.test_metadata.is_some() => {
+                serialize_generic_test_fields(self, &mut map)?
+            }
+            _ => {}
+        }
+        map.end()
+    }
+}
+
+/// dbt's `ParsedResource` fields, common to every node type.
+fn serialize_parsed_fields<M: SerializeMap>(
+    node: &ManifestNode,
+    map: &mut M,
+) -> Result<(), M::Error> {
+    map.serialize_entry("database", &node.database)?;
+    map.serialize_entry("schema", &node.schema)?;
+    map.serialize_entry("name", &node.name)?;
+    map.serialize_entry("resource_type", &node.resource_type)?;
+    map.serialize_entry("package_name", &node.package_name)?;
+    map.serialize_entry("path", &node.path)?;
+    map.serialize_entry("original_file_path", &node.original_file_path)?;
+    map.serialize_entry("unique_id", &node.unique_id)?;
+    map.serialize_entry("fqn", &node.fqn)?;
+    map.serialize_entry("alias", &node.alias)?;
+    map.serialize_entry("checksum", &node.checksum)?;
+    map.serialize_entry("config", &node.config)?;
+    map.serialize_entry("tags", &node.tags)?;
+    map.serialize_entry("description", &node.description)?;
+    map.serialize_entry("columns", &node.columns)?;
+    map.serialize_entry("meta", &node.meta)?;
+    map.serialize_entry("group", &node.group)?;
+    map.serialize_entry("docs", &node.docs)?;
+    map.serialize_entry("patch_path", &node.patch_path)?;
+    map.serialize_entry("build_path", &node.build_path)?;
+    map.serialize_entry("unrendered_config", &node.unrendered_config)?;
+    map.serialize_entry("created_at", &node.created_at)?;
+    map.serialize_entry("relation_name", &node.relation_name)?;
+    map.serialize_entry("raw_code", &node.raw_code)?;
+    map.serialize_entry("doc_blocks", &node.doc_blocks)
+}
+
+/// dbt's `CompiledResource` fields: every node type but seeds.
+fn serialize_compiled_fields<M: SerializeMap>(
+    node: &ManifestNode,
+    map: &mut M,
+) -> Result<(), M::Error> {
+    map.serialize_entry("language", &node.language)?;
+    map.serialize_entry("refs", &node.refs)?;
+    map.serialize_entry("sources", &node.sources)?;
+    map.serialize_entry("metrics", &node.metrics)?;
+    map.serialize_entry("functions", &node.functions)?;
+    map.serialize_entry("depends_on", &node.depends_on)?;
+    map.serialize_entry("compiled_path", &node.compiled_path)?;
+    if node.compiled {
+        map.serialize_entry("compiled", &node.compiled)?;
+        map.serialize_entry("compiled_code", &node.compiled_code)?;
+        map.serialize_entry("extra_ctes_injected", &node.extra_ctes_injected)?;
+        map.serialize_entry("extra_ctes", &node.extra_ctes)?;
+    }
+    map.serialize_entry("contract", &node.contract)
+}
+
+fn serialize_model_fields<M: SerializeMap>(
+    node: &ManifestNode,
+    map: &mut M,
+) -> Result<(), M::Error> {
+    map.serialize_entry("access", node.access.as_deref().unwrap_or("protected"))?;
+    map.serialize_entry("constraints", &node.constraints)?;
+    map.serialize_entry("version", &node.version)?;
+    map.serialize_entry("latest_version", &node.latest_version)?;
+    map.serialize_entry("deprecation_date", &node.deprecation_date)?;
+    map.serialize_entry("primary_key", &node.primary_key)?;
+    map.serialize_entry("time_spine", &node.time_spine)
+}
+
+fn serialize_generic_test_fields<M: SerializeMap>(
+    node: &ManifestNode,
+    map: &mut M,
+) -> Result<(), M::Error> {
+    map.serialize_entry("column_name", &node.column_name)?;
+    map.serialize_entry("file_key_name", &node.file_key_name)?;
+    map.serialize_entry("attached_node", &node.attached_node)?;
+    map.serialize_entry("test_metadata", &node.test_metadata)
+}
+
+/// `depends_on` as seeds and macros write it: macros only.
+#[derive(Serialize)]
+struct MacroDependsOn<'a> {
+    macros: &'a [String],
+}
+
+impl<'a> MacroDependsOn<'a> {
+    fn of(depends_on: &'a DependsOn) -> Self {
+        MacroDependsOn {
+            macros: &depends_on.macros,
+        }
+    }
+}
+
+/// A source table in `manifest.sources`. Field order is dbt's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManifestSource {
+    pub database: Option<String>,
+    pub schema: String,
+    pub name: String,
+    pub resource_type: SourceResourceType,
+    pub package_name: String,
+    pub path: String,
+    pub original_file_path: String,
+    pub unique_id: String,
+    pub fqn: Vec<String>,
+    pub source_name: String,
+    pub source_description: String,
+    pub loader: String,
+    pub identifier: String,
+    pub quoting: Quoting,
+    pub loaded_at_field: Option<String>,
+    pub loaded_at_query: Option<String>,
+    pub freshness: Option<FreshnessThreshold>,
+    pub external: Option<Value>,
+    pub description: String,
+    pub columns: IndexMap<String, ColumnInfo>,
+    pub meta: JsonMap,
+    /// The `meta` of the source (the YAML entry above the table).
+    pub source_meta: JsonMap,
+    pub tags: Vec<String>,
+    pub config: JsonMap,
+    pub patch_path: Option<String>,
+    pub unrendered_config: JsonMap,
+    pub relation_name: Option<String>,
+    pub created_at: f64,
+    /// `database`/`schema` as written, before Jinja rendering.
+    pub unrendered_database: Option<String>,
+    pub unrendered_schema: Option<String>,
+    pub doc_blocks: Vec<String>,
+}
+
+/// Always `"source"`; a type of its own so sources cannot be mislabelled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceResourceType {
+    #[default]
+    Source,
+}
+
+/// `freshness: {warn_after, error_after, filter}`; dbt writes this object
+/// with nulls inside when no freshness is configured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FreshnessThreshold {
+    pub warn_after: Time,
+    pub error_after: Time,
+    pub filter: Option<String>,
+}
+
+/// `{count, period}` with period one of `minute`, `hour`, `day`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Time {
+    pub count: Option<i64>,
+    pub period: Option<String>,
+}
+
+/// A macro in `manifest.macros`. Field order is dbt's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManifestMacro {
+    pub name: String,
+    pub resource_type: ResourceType,
+    pub package_name: String,
+    pub path: String,
+    pub original_file_path: String,
+    pub unique_id: String,
+    pub macro_sql: String,
+    pub depends_on: MacroDependsOnList,
+    pub description: String,
+    pub meta: JsonMap,
+    pub docs: Docs,
+    pub config: MacroConfig,
+    pub patch_path: Option<String>,
+    pub arguments: Vec<MacroArgument>,
+    pub created_at: f64,
+    /// For materializations: the languages they support (`["sql"]`).
+    pub supported_languages: Option<Vec<String>>,
+}
+
+impl Default for ManifestMacro {
+    fn default() -> Self {
+        ManifestMacro {
+            name: String::new(),
+            resource_type: ResourceType::Macro,
+            package_name: String::new(),
+            path: String::new(),
+            original_file_path: String::new(),
+            unique_id: String::new(),
+            macro_sql: String::new(),
+            depends_on: MacroDependsOnList::default(),
+            description: String::new(),
+            meta: JsonMap::new(),
+            docs: Docs::default(),
+            config: MacroConfig::default(),
+            patch_path: None,
+            arguments: Vec::new(),
+            created_at: 0.0,
+            supported_languages: None,
+        }
+    }
+}
+
+/// A macro's `depends_on`: other macros only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MacroDependsOnList {
+    pub macros: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MacroConfig {
+    pub meta: JsonMap,
+    pub docs: Docs,
+}
+
+/// A documented macro argument (from `macros:` in property YAML).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MacroArgument {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub description: String,
+}
+
+/// A `{% docs %}` block in `manifest.docs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManifestDoc {
+    pub name: String,
+    pub resource_type: ResourceType,
+    pub package_name: String,
+    pub path: String,
+    pub original_file_path: String,
+    pub unique_id: String,
+    pub block_contents: String,
+}
+
+impl Default for ManifestDoc {
+    fn default() -> Self {
+        ManifestDoc {
+            name: String::new(),
+            resource_type: ResourceType::Doc,
+            package_name: String::new(),
+            path: String::new(),
+            original_file_path: String::new(),
+            unique_id: String::new(),
+            block_contents: String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node(resource_type: ResourceType, id: &str, parents: &[&str]) -> ManifestNode {
+        ManifestNode {
+            resource_type,
+            unique_id: id.to_string(),
+            depends_on: DependsOn {
+                macros: vec![],
+                nodes: parents.iter().map(|p| p.to_string()).collect(),
+            },
+            ..ManifestNode::default()
+        }
+    }
+
+    fn keys(value: &Value) -> Vec<&str> {
+        value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    #[test]
+    fn parent_and_child_maps_are_sorted_and_complete() {
+        let meta = ManifestMetadata::new("p", "duckdb", "id", Utc::now(), Quoting::default());
+        let mut manifest = Manifest::new(meta);
+        let model = node(
+            ResourceType::Model,
+            "model.p.b",
+            &["source.p.s.t", "model.p.a", "model.p.a"],
+        );
+        manifest.nodes.insert("model.p.b".into(), model);
+        manifest.nodes.insert(
+            "model.p.a".into(),
+            node(ResourceType::Model, "model.p.a", &[]),
+        );
+        manifest
+            .sources
+            .insert("source.p.s.t".into(), ManifestSource::default());
+        manifest.unit_tests.insert(
+            "unit_test.p.b.t".into(),
+            json!({"depends_on": {"macros": [], "nodes": ["model.p.b"]}}),
+        );
+        manifest.build_parent_child_maps();
+        assert_eq!(
+            manifest.parent_map["model.p.b"],
+            ["model.p.a", "source.p.s.t"]
+        );
+        assert_eq!(manifest.parent_map["source.p.s.t"], Vec::<String>::new());
+        assert_eq!(manifest.child_map["model.p.a"], ["model.p.b"]);
+        assert_eq!(manifest.child_map["model.p.b"], ["unit_test.p.b.t"]);
+        assert_eq!(manifest.child_map["unit_test.p.b.t"], Vec::<String>::new());
+    }
+
+    #[test]
+    fn uncompiled_nodes_leave_out_compiled_fields() {
+        let mut model = node(ResourceType::Model, "model.p.a", &[]);
+        let parsed = serde_json::to_value(&model).unwrap();
+        assert!(!keys(&parsed).contains(&"compiled_code"));
+        model.compiled = true;
+        let compiled = serde_json::to_value(&model).unwrap();
+        for key in [
+            "compiled",
+            "compiled_code",
+            "extra_ctes_injected",
+            "extra_ctes",
+        ] {
+            assert!(keys(&compiled).contains(&key), "{key}");
+        }
+    }
+
+    #[test]
+    fn seeds_have_root_path_and_macro_only_depends_on() {
+        let seed = node(ResourceType::Seed, "seed.p.s", &[]);
+        let value = serde_json::to_value(&seed).unwrap();
+        assert_eq!(value["depends_on"], json!({"macros": []}));
+        assert!(keys(&value).contains(&"root_path"));
+        assert!(!keys(&value).contains(&"refs"));
+    }
+
+    #[test]
+    fn singular_tests_have_no_generic_test_fields() {
+        let test = node(ResourceType::Test, "test.p.t", &[]);
+        let value = serde_json::to_value(&test).unwrap();
+        assert!(!keys(&value).contains(&"test_metadata"));
+        assert!(!keys(&value).contains(&"column_name"));
+    }
+
+    #[test]
+    fn node_keys_follow_dbt_order() {
+        let json =
+            serde_json::to_string(&node(ResourceType::Operation, "operation.p.h", &[])).unwrap();
+        let database = json.find("\"database\"").unwrap();
+        let raw_code = json.find("\"raw_code\"").unwrap();
+        let index = json.find("\"index\"").unwrap();
+        assert!(database < raw_code && raw_code < index);
+    }
+
+    #[test]
+    fn file_hash_is_hex_sha256() {
+        let hash = FileHash::sha256(b"select 1");
+        assert_eq!(hash.name, "sha256");
+        assert_eq!(hash.checksum.len(), 64);
+    }
+}

@@ -1,0 +1,286 @@
+//! Compile phase: render nodes with `execute` true, resolve refs to real
+//! relations, inject ephemeral models as CTEs and write target/compiled.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use hangar_graph::ResourceType;
+use hangar_jinja::{AdapterHandle, NodeInput, Phase, Relation, Resolver};
+use hangar_project::{Diagnostic, codes};
+use serde_json::Map;
+
+use crate::ctes::inject_ctes;
+use crate::node::Node;
+use crate::parse::drafts::path_string;
+use crate::parse::{ParsedProject, node_context};
+use crate::parse::DocBlock;
+use crate::session::Session;
+
+/// Prefix dbt gives ephemeral CTE names.
+pub const EPHEMERAL_PREFIX: &str = "__dbt__cte__";
+
+/// Compiles nodes; remembers compiled ephemeral models for reuse.
+pub struct Compiler<'a> {
+    pub session: &'a Session,
+    pub parsed: &'a ParsedProject,
+    by_name: HashMap<(&'a str, &'a str), &'a Node>,
+    ephemeral_sql: Mutex<HashMap<String, String>>,
+}
+
+/// A compiled node: the SQL to run and the ephemeral models it pulled in.
+#[derive(Debug, Clone)]
+pub struct CompiledNode {
+    pub sql: String,
+    pub extra_ctes: Vec<(String, String)>,
+}
+
+impl<'a> Compiler<'a> {
+    pub fn new(session: &'a Session, parsed: &'a ParsedProject) -> Self {
+        let by_name = parsed
+            .nodes
+            .values()
+            .filter(|n| crate::parse::is_refable(n.resource_type))
+            .map(|n| ((n.package_name.as_str(), n.name.as_str()), n))
+            .collect();
+        Compiler {
+            session,
+            parsed,
+            by_name,
+            ephemeral_sql: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn relation_of(&self, node: &Node) -> Relation {
+        let mut r = crate::parse::relation_for(self.session, node.database.as_deref(), &node.schema, &node.alias);
+        r.kind = Some(relation_kind(node).to_string());
+        r
+    }
+
+    /// Render `node` for execution. `is_incremental` is dbt's `is_incremental()`.
+    pub fn compile(
+        &self,
+        node: &Node,
+        adapter: Option<&dyn AdapterHandle>,
+        is_incremental: bool,
+    ) -> Result<CompiledNode, Diagnostic> {
+        let mut order = Vec::new();
+        let sql = self.render(node, adapter, is_incremental, &mut order)?;
+        let mut extra_ctes = Vec::with_capacity(order.len());
+        for id in order {
+            let Some(eph) = self.parsed.node(&id) else { continue };
+            let body = self
+                .ephemeral_sql
+                .lock()
+                .map_err(|_| poisoned())?
+                .get(&id)
+                .cloned()
+                .unwrap_or_default();
+            extra_ctes.push((format!("{EPHEMERAL_PREFIX}{}", eph.name), body));
+        }
+        Ok(CompiledNode {
+            sql: inject_ctes(&sql, &extra_ctes),
+            extra_ctes,
+        })
+    }
+
+    /// Render one node; ephemeral parents are rendered first (depth first) and
+    /// appended to `order` once each, parents before children.
+    fn render(
+        &self,
+        node: &Node,
+        adapter: Option<&dyn AdapterHandle>,
+        is_incremental: bool,
+        order: &mut Vec<String>,
+    ) -> Result<String, Diagnostic> {
+        let resolver = CompileResolver {
+            compiler: self,
+            from_package: &node.package_name,
+            ephemerals: Mutex::new(Vec::new()),
+        };
+        let input = NodeInput {
+            phase: if adapter.is_some() { Phase::Run } else { Phase::Compile },
+            unique_id: node.unique_id.clone(),
+            package: node.package_name.clone(),
+            name: node.name.clone(),
+            resource_type: node.resource_type.to_string(),
+            path: node.original_file_path.clone(),
+            sql: node.raw_code.clone(),
+            config: node.config.clone(),
+            this: Some(self.relation_of(node)),
+            is_incremental,
+            model: node_context(node),
+            extra: Map::new(),
+        };
+        let out = self.session.jinja.render_node(&input, &resolver, adapter)?;
+        let ephemerals = resolver.ephemerals.into_inner().map_err(|_| poisoned())?;
+        for id in ephemerals {
+            if order.contains(&id) {
+                continue;
+            }
+            let Some(eph) = self.parsed.node(&id) else { continue };
+            let cached = self.ephemeral_sql.lock().map_err(|_| poisoned())?.contains_key(&id);
+            let mut nested = Vec::new();
+            let body = self.render(eph, adapter, false, &mut nested)?;
+            for n in nested {
+                if !order.contains(&n) {
+                    order.push(n);
+                }
+            }
+            if !cached {
+                self.ephemeral_sql.lock().map_err(|_| poisoned())?.insert(id.clone(), body);
+            }
+            order.push(id);
+        }
+        Ok(out.sql)
+    }
+
+    fn find(&self, package: Option<&str>, name: &str, from_package: &str) -> Option<&'a Node> {
+        let root = self.parsed.root_package.as_str();
+        match package {
+            Some(p) => self.by_name.get(&(p, name)).copied(),
+            None => self
+                .by_name
+                .get(&(from_package, name))
+                .or_else(|| self.by_name.get(&(root, name)))
+                .copied()
+                .or_else(|| self.by_name.values().find(|n| n.name == name).copied()),
+        }
+    }
+}
+
+fn poisoned() -> Diagnostic {
+    Diagnostic::error(codes::JINJA_RENDER, "internal lock poisoned while compiling")
+}
+
+pub fn relation_kind(node: &Node) -> &'static str {
+    match node.materialized() {
+        "view" => "view",
+        "ephemeral" => "cte",
+        "materialized_view" => "materialized_view",
+        _ => "table",
+    }
+}
+
+/// A resolver for rendering hooks and other strings outside a node's SQL.
+pub fn resolver_for<'c, 'a>(compiler: &'c Compiler<'a>, from_package: &'c str) -> impl Resolver + 'c {
+    CompileResolver {
+        compiler,
+        from_package,
+        ephemerals: Mutex::new(Vec::new()),
+    }
+}
+
+struct CompileResolver<'c, 'a> {
+    compiler: &'c Compiler<'a>,
+    from_package: &'c str,
+    ephemerals: Mutex<Vec<String>>,
+}
+
+impl Resolver for CompileResolver<'_, '_> {
+    fn resolve_ref(&self, package: Option<&str>, name: &str, _version: Option<&str>) -> Result<Relation, String> {
+        let node = self
+            .compiler
+            .find(package, name, self.from_package)
+            .ok_or_else(|| format!("ref('{name}') names no node"))?;
+        if node.is_ephemeral() {
+            if let Ok(mut e) = self.ephemerals.lock() {
+                if !e.contains(&node.unique_id) {
+                    e.push(node.unique_id.clone());
+                }
+            }
+            let mut r = Relation::new(None, "", &format!("{EPHEMERAL_PREFIX}{}", node.name));
+            r.include_policy = hangar_jinja::Policy {
+                database: false,
+                schema: false,
+                identifier: true,
+            };
+            r.quote_policy = hangar_jinja::Policy::NONE;
+            r.kind = Some("cte".into());
+            return Ok(r);
+        }
+        Ok(self.compiler.relation_of(node))
+    }
+
+    fn resolve_source(&self, source: &str, table: &str) -> Result<Relation, String> {
+        let s = self
+            .compiler
+            .parsed
+            .sources
+            .values()
+            .find(|s| s.source_name == source && s.name == table)
+            .ok_or_else(|| format!("source('{source}', '{table}') names no source"))?;
+        let mut r = crate::parse::relation_for(self.compiler.session, s.database.as_deref(), &s.schema, &s.identifier);
+        let flag = |k: &str, d: bool| s.quoting.get(k).and_then(serde_json::Value::as_bool).unwrap_or(d);
+        r.quote_policy.database = flag("database", r.quote_policy.database);
+        r.quote_policy.schema = flag("schema", r.quote_policy.schema);
+        r.quote_policy.identifier = flag("identifier", r.quote_policy.identifier);
+        Ok(r)
+    }
+
+    fn doc(&self, package: Option<&str>, name: &str) -> Option<String> {
+        crate::parse::find_doc(&self.compiler.parsed.docs, package, name).map(|d: &DocBlock| d.block_contents.clone())
+    }
+}
+
+/// `target/compiled/<package>/<original_file_path>` (tests from YAML are
+/// written under the YAML file's folder, as dbt does).
+pub fn compiled_path(target_dir: &Path, node: &Node) -> PathBuf {
+    let mut p = target_dir.join("compiled").join(&node.package_name);
+    if node.test.as_ref().is_some_and(|t| t.is_generic) {
+        p.push(&node.original_file_path);
+        p.push(&node.path);
+    } else {
+        p.push(&node.original_file_path);
+    }
+    p
+}
+
+/// Compile the given nodes (in parallel) and write their SQL; returns the
+/// compiled SQL by unique id, or every error.
+pub fn compile_selected(
+    compiler: &Compiler<'_>,
+    ids: &[String],
+    target_dir: &Path,
+) -> Result<BTreeMap<String, String>, Vec<Diagnostic>> {
+    use rayon::prelude::*;
+    let results: Vec<(String, Result<String, Diagnostic>)> = ids
+        .par_iter()
+        .filter_map(|id| compiler.parsed.node(id).map(|n| (id, n)))
+        .filter(|(_, n)| compiles(n))
+        .map(|(id, node)| {
+            let result = compiler.compile(node, None, false).and_then(|c| {
+                write_compiled(target_dir, node, &c.sql)?;
+                Ok(c.sql)
+            });
+            (id.clone(), result)
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (id, r) in results {
+        match r {
+            Ok(sql) => {
+                out.insert(id, sql);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+/// Nodes that have SQL to compile.
+pub fn compiles(node: &Node) -> bool {
+    !matches!(node.resource_type, ResourceType::Seed)
+}
+
+pub fn write_compiled(target_dir: &Path, node: &Node, sql: &str) -> Result<(), Diagnostic> {
+    let path = compiled_path(target_dir, node);
+    let io = |e: std::io::Error| {
+        Diagnostic::error(codes::IO, format!("cannot write {}: {e}", path_string(&path)))
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    std::fs::write(&path, sql).map_err(io)
+}

@@ -1,0 +1,407 @@
+//! Generic data tests declared in property YAML, named exactly as dbt names
+//! them so that the same project gives the same test ids in both tools.
+
+use md5::{Digest, Md5};
+use serde_json::{Map, Value};
+
+use crate::pyrepr::{hashable_repr, py_str};
+
+/// Keys of a test entry that are configs rather than macro arguments.
+const CONFIG_ARGS: &[&str] = &[
+    "severity",
+    "tags",
+    "enabled",
+    "where",
+    "limit",
+    "warn_if",
+    "error_if",
+    "fail_calc",
+    "store_failures",
+    "store_failures_as",
+    "meta",
+    "database",
+    "schema",
+    "alias",
+];
+
+/// What a test is attached to, as dbt's TestBuilder sees it.
+#[derive(Debug, Clone)]
+pub enum TestTarget<'a> {
+    /// A model, seed, snapshot or analysis (`ref('name')`).
+    Node {
+        name: &'a str,
+        version: Option<&'a str>,
+        is_model: bool,
+    },
+    /// A source table (`source('src', 'table')`).
+    Source { source: &'a str, table: &'a str },
+}
+
+/// A generic test resolved from one YAML entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenericTest {
+    /// Name of the test node: the synthesized short name, or the user's `name`.
+    pub name: String,
+    /// Name used in the fqn (the full synthesized name).
+    pub fqn_name: String,
+    /// Test macro name without namespace, e.g. `unique`.
+    pub test_name: String,
+    pub namespace: Option<String>,
+    /// Arguments passed to the test macro, including `model` and `column_name`.
+    pub kwargs: Map<String, Value>,
+    /// Config given in the entry (legacy top-level keys and `config:`).
+    pub config: Map<String, Value>,
+    pub column_name: Option<String>,
+    pub description: String,
+}
+
+impl GenericTest {
+    /// `test.<package>.<name>.<hash>` exactly as dbt computes it.
+    pub fn unique_id(&self, package: &str) -> String {
+        format!("test.{package}.{}.{}", self.name, self.hash())
+    }
+
+    pub fn test_metadata(&self) -> Value {
+        let mut md = Map::new();
+        md.insert("name".into(), Value::String(self.test_name.clone()));
+        md.insert("kwargs".into(), Value::Object(self.kwargs.clone()));
+        md.insert(
+            "namespace".into(),
+            self.namespace.clone().map(Value::String).unwrap_or(Value::Null),
+        );
+        Value::Object(md)
+    }
+
+    fn hash(&self) -> String {
+        let text = format!("{}{}", self.name, hashable_repr(&self.test_metadata()));
+        let digest = hex::encode(Md5::digest(text.as_bytes()));
+        digest[digest.len() - 10..].to_string()
+    }
+
+    /// The macro to call, e.g. `test_unique` or `dbt_utils.test_expression_is_true`.
+    pub fn macro_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}.test_{}", self.test_name),
+            None => format!("test_{}", self.test_name),
+        }
+    }
+}
+
+/// Build a generic test from a YAML entry (`unique`, `{not_null: {...}}`,
+/// `{relationships: {to: ref('x'), field: id}}`, `{test_name: …, …}`).
+pub fn build_generic_test(
+    entry: &Value,
+    target: &TestTarget<'_>,
+    column_name: Option<&str>,
+) -> Result<GenericTest, String> {
+    let (full_test_name, mut args) = split_entry(entry)?;
+    if let Some(column) = column_name {
+        args.insert("column_name".into(), Value::String(column.to_string()));
+    }
+    // dbt 1.10+: arguments may be nested under `arguments:`.
+    if let Some(Value::Object(nested)) = args.remove("arguments") {
+        for (k, v) in nested {
+            args.entry(k).or_insert(v);
+        }
+    }
+    if args.contains_key("model") {
+        return Err("a test's arguments may not include `model`".into());
+    }
+    let (namespace, test_name) = split_test_name(&full_test_name)?;
+    let config = extract_config(&mut args)?;
+    let description = match args.remove("description") {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
+    };
+    args.insert("model".into(), Value::String(model_string(target)));
+
+    let custom_name = match args.remove("name") {
+        Some(Value::String(s)) => Some(s),
+        Some(other) => return Err(format!("test `name` must be a string, got {other}")),
+        None => None,
+    };
+    let (name, fqn_name) = match custom_name {
+        Some(n) => (n.clone(), n),
+        None => synthesize_names(target, namespace.as_deref(), &test_name, &args),
+    };
+    let mut config = config;
+    if name != fqn_name && !config.contains_key("alias") {
+        config.insert("alias".into(), Value::String(name.clone()));
+    }
+    Ok(GenericTest {
+        name,
+        fqn_name,
+        test_name,
+        namespace,
+        kwargs: args,
+        config,
+        column_name: column_name.map(str::to_string),
+        description,
+    })
+}
+
+fn split_entry(entry: &Value) -> Result<(String, Map<String, Value>), String> {
+    match entry {
+        Value::String(name) => Ok((name.clone(), Map::new())),
+        Value::Object(map) if map.contains_key("test_name") => {
+            let mut args = map.clone();
+            match args.remove("test_name") {
+                Some(Value::String(name)) => Ok((name, args)),
+                _ => Err("`test_name` must be a string".into()),
+            }
+        }
+        Value::Object(map) if map.len() == 1 => {
+            let (name, args) = map.iter().next().expect("len checked");
+            match args {
+                Value::Object(a) => Ok((name.clone(), a.clone())),
+                Value::Null => Ok((name.clone(), Map::new())),
+                other => Err(format!(
+                    "the arguments of test `{name}` must be a mapping, got {other}"
+                )),
+            }
+        }
+        Value::Object(map) => Err(format!(
+            "a test entry must have exactly one key (the test name), found {}: {}",
+            map.len(),
+            map.keys().cloned().collect::<Vec<_>>().join(", ")
+        )),
+        other => Err(format!(
+            "a test must be a name or a mapping, got {other}"
+        )),
+    }
+}
+
+fn split_test_name(full: &str) -> Result<(Option<String>, String), String> {
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    match full.split_once('.') {
+        Some((ns, name)) if valid(ns) && valid(name) => Ok((Some(ns.into()), name.into())),
+        None if valid(full) => Ok((None, full.into())),
+        _ => Err(format!("`{full}` is not a valid test name")),
+    }
+}
+
+fn extract_config(args: &mut Map<String, Value>) -> Result<Map<String, Value>, String> {
+    let mut nested = match args.remove("config") {
+        Some(Value::Object(c)) => c,
+        Some(Value::Null) | None => Map::new(),
+        Some(other) => return Err(format!("test `config` must be a mapping, got {other}")),
+    };
+    let mut config = Map::new();
+    for key in CONFIG_ARGS {
+        let top = args.remove(*key).filter(|v| !v.is_null());
+        if top.is_some() && nested.contains_key(*key) {
+            return Err(format!(
+                "test config `{key}` is given both as an argument and under `config:`"
+            ));
+        }
+        if let Some(v) = top.or_else(|| nested.remove(*key)) {
+            config.insert((*key).to_string(), v);
+        }
+    }
+    for (k, v) in nested {
+        if !v.is_null() {
+            config.insert(k, v);
+        }
+    }
+    if let Some(Value::String(sev)) = config.get_mut("severity") {
+        *sev = sev.to_uppercase();
+    }
+    Ok(config)
+}
+
+fn model_string(target: &TestTarget<'_>) -> String {
+    let inner = match target {
+        TestTarget::Node {
+            name,
+            version: Some(v),
+            is_model: true,
+        } => format!("ref('{name}', version='{v}')"),
+        TestTarget::Node { name, .. } => format!("ref('{name}')"),
+        TestTarget::Source { source, table } => format!("source('{source}', '{table}')"),
+    };
+    format!("{{{{ get_where_subquery({inner}) }}}}")
+}
+
+/// dbt's `synthesize_generic_test_names`: (short name, full name).
+fn synthesize_names(
+    target: &TestTarget<'_>,
+    namespace: Option<&str>,
+    test_name: &str,
+    args: &Map<String, Value>,
+) -> (String, String) {
+    let (mut prefix, target_name) = match target {
+        TestTarget::Node {
+            name,
+            version: Some(v),
+            is_model: true,
+        } => (test_name.to_string(), format!("{name}_v{v}")),
+        TestTarget::Node { name, .. } => (test_name.to_string(), name.to_string()),
+        TestTarget::Source { source, table } => {
+            (format!("source_{test_name}"), format!("{source}_{table}"))
+        }
+    };
+    if let Some(ns) = namespace {
+        prefix = format!("{ns}_{prefix}");
+    }
+    let mut keys: Vec<&String> = args.keys().filter(|k| *k != "model").collect();
+    keys.sort();
+    let flat: Vec<String> = keys
+        .into_iter()
+        .flat_map(|k| flatten_arg(&args[k.as_str()]))
+        .map(|s| clean_identifier(&s))
+        .collect();
+    let identifier = format!("{prefix}_{target_name}");
+    let full = format!("{identifier}_{}", flat.join("__"));
+    if full.chars().count() >= 64 {
+        let truncated: String = identifier.chars().take(30).collect();
+        let label = hex::encode(Md5::digest(full.as_bytes()));
+        (format!("{truncated}_{label}"), full)
+    } else {
+        (full.clone(), full)
+    }
+}
+
+fn flatten_arg(value: &Value) -> Vec<String> {
+    match value {
+        Value::Object(map) => map.values().map(py_str_for_name).collect(),
+        Value::Array(items) => items.iter().map(py_str_for_name).collect(),
+        leaf => vec![py_str(leaf)],
+    }
+}
+
+/// `str(part)` of a part that may itself be a container (Python prints it).
+fn py_str_for_name(value: &Value) -> String {
+    match value {
+        Value::Object(_) | Value::Array(_) => python_container_str(value),
+        leaf => py_str(leaf),
+    }
+}
+
+/// `str()` of a list or dict: Python prints the repr of its items.
+fn python_container_str(value: &Value) -> String {
+    match value {
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(python_container_str).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    crate::pyrepr::py_str_repr(k),
+                    python_container_str(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::String(s) => crate::pyrepr::py_str_repr(s),
+        leaf => py_str(leaf),
+    }
+}
+
+fn clean_identifier(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_run = false;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('_');
+            in_run = true;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn model(name: &str) -> TestTarget<'_> {
+        TestTarget::Node {
+            name,
+            version: None,
+            is_model: true,
+        }
+    }
+
+    #[test]
+    fn simple_column_test_names() {
+        let t = build_generic_test(&json!("unique"), &model("stg_members"), Some("member_id"))
+            .unwrap();
+        assert_eq!(t.name, "unique_stg_members_member_id");
+        assert_eq!(t.macro_name(), "test_unique");
+        assert_eq!(
+            t.kwargs["model"],
+            json!("{{ get_where_subquery(ref('stg_members')) }}")
+        );
+        assert!(t.unique_id("hanger").starts_with("test.hanger.unique_stg_members_member_id."));
+        assert_eq!(t.unique_id("hanger").rsplit('.').next().unwrap().len(), 10);
+    }
+
+    #[test]
+    fn accepted_values_and_relationships() {
+        let t = build_generic_test(
+            &json!({"accepted_values": {"values": ["a", "b"], "config": {"severity": "warn"}}}),
+            &model("orders"),
+            Some("status"),
+        )
+        .unwrap();
+        assert_eq!(t.name, "accepted_values_orders_status__a__b");
+        assert_eq!(t.config["severity"], json!("WARN"));
+
+        let r = build_generic_test(
+            &json!({"relationships": {"to": "ref('customers')", "field": "id"}}),
+            &model("orders"),
+            Some("customer_id"),
+        )
+        .unwrap();
+        assert_eq!(r.name, "relationships_orders_customer_id__id__ref_customers_");
+    }
+
+    #[test]
+    fn long_names_are_hashed() {
+        let t = build_generic_test(
+            &json!({"accepted_values": {"values": ["pending", "shipped", "completed", "returned"]}}),
+            &model("fct_orders_enriched"),
+            Some("order_status"),
+        )
+        .unwrap();
+        assert!(t.name.starts_with("accepted_values_fct_orders_enr_"));
+        assert_eq!(t.name.len(), 30 + 1 + 32);
+        assert_eq!(t.config["alias"], json!(t.name));
+        assert!(t.fqn_name.len() >= 64);
+    }
+
+    #[test]
+    fn source_tests_and_namespaces() {
+        let t = build_generic_test(
+            &json!({"dbt_utils.expression_is_true": {"expression": "x > 0"}}),
+            &TestTarget::Source {
+                source: "gym_ops",
+                table: "members",
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(t.name, "dbt_utils_source_expression_is_true_gym_ops_members_x_0");
+        assert_eq!(t.macro_name(), "dbt_utils.test_expression_is_true");
+    }
+
+    #[test]
+    fn bad_entries_are_errors() {
+        assert!(build_generic_test(&json!(3), &model("m"), None).is_err());
+        assert!(build_generic_test(&json!({"a": {}, "b": {}}), &model("m"), None).is_err());
+        assert!(build_generic_test(&json!({"unique": "x"}), &model("m"), None).is_err());
+        assert!(
+            build_generic_test(&json!({"unique": {"model": "x"}}), &model("m"), None).is_err()
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! The engine's parsed project written as dbt's artifacts:
+//! target/manifest.json (v12) and target/run_results.json (v6).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hangar_artifacts::manifest::{
+    ColumnInfo, Contract, DependsOn, Docs, FileHash, InjectedCte, Manifest, ManifestDoc,
+    ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, MacroDependsOnList, Quoting,
+    RefArgs, ResourceType as ArtifactType, TestMetadata,
+};
+use hangar_artifacts::run_results::{AdapterResponse, RunResult, RunResults, RunStatus, TimingInfo};
+use hangar_artifacts::{ArtifactMetadata, dbt_timestamp, unix_seconds, write_json};
+use hangar_graph::ResourceType;
+use hangar_project::{Diagnostic, codes};
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::Failure;
+use crate::events::{NodeOutcome, NodeStatus};
+use crate::node::{Node, SourceNode};
+use crate::parse::ParsedProject;
+use crate::run::RunOutcome;
+use crate::session::Session;
+
+pub fn artifact_type(rt: ResourceType) -> ArtifactType {
+    match rt {
+        ResourceType::Seed => ArtifactType::Seed,
+        ResourceType::Snapshot => ArtifactType::Snapshot,
+        ResourceType::Test => ArtifactType::Test,
+        ResourceType::Analysis => ArtifactType::Analysis,
+        ResourceType::Operation => ArtifactType::Operation,
+        ResourceType::Source => ArtifactType::Source,
+        _ => ArtifactType::Model,
+    }
+}
+
+pub fn build_manifest(session: &Session, parsed: &ParsedProject, compiled: &BTreeMap<String, String>) -> Manifest {
+    let inv = &session.invocation;
+    let created_at = unix_seconds(inv.started_at);
+    let mut manifest = Manifest::new(ManifestMetadata::new(
+        &parsed.root_package,
+        session.adapter_type(),
+        &inv.invocation_id,
+        inv.started_at,
+        project_quoting(session),
+    ));
+    for node in parsed.nodes.values() {
+        let compiled_code = compiled.get(&node.unique_id);
+        manifest.nodes.insert(node.unique_id.clone(), manifest_node(node, compiled_code, created_at));
+    }
+    for source in parsed.sources.values() {
+        manifest.sources.insert(source.unique_id.clone(), manifest_source(source, created_at));
+    }
+    for m in session.jinja.macros() {
+        manifest.macros.insert(
+            m.unique_id.clone(),
+            ManifestMacro {
+                name: m.name.clone(),
+                package_name: m.package.clone(),
+                path: m.path.clone(),
+                original_file_path: m.path.clone(),
+                unique_id: m.unique_id.clone(),
+                macro_sql: m.macro_sql.clone(),
+                depends_on: MacroDependsOnList { macros: m.depends_on.clone() },
+                created_at,
+                supported_languages: None,
+                ..ManifestMacro::default()
+            },
+        );
+    }
+    for doc in parsed.docs.values() {
+        manifest.docs.insert(
+            doc.unique_id.clone(),
+            ManifestDoc {
+                name: doc.name.clone(),
+                package_name: doc.package_name.clone(),
+                path: doc.original_file_path.clone(),
+                original_file_path: doc.original_file_path.clone(),
+                unique_id: doc.unique_id.clone(),
+                block_contents: doc.block_contents.clone(),
+                ..ManifestDoc::default()
+            },
+        );
+    }
+    manifest.exposures = parsed.exposures.clone();
+    for (id, nodes) in &parsed.disabled {
+        let list = nodes
+            .iter()
+            .filter_map(|n| serde_json::to_value(manifest_node(n, None, created_at)).ok())
+            .collect();
+        manifest.disabled.insert(id.clone(), list);
+    }
+    manifest.build_parent_child_maps();
+    manifest
+}
+
+fn project_quoting(session: &Session) -> Quoting {
+    let q = &session.root_package().config.quoting;
+    let flag = |k: &str| q.get(k).and_then(Value::as_bool);
+    Quoting {
+        database: flag("database"),
+        schema: flag("schema"),
+        identifier: flag("identifier"),
+        column: flag("column"),
+    }
+}
+
+fn columns(map: &Map<String, Value>) -> IndexMap<String, ColumnInfo> {
+    map.iter()
+        .map(|(name, v)| {
+            let info: ColumnInfo = serde_json::from_value(v.clone()).unwrap_or_else(|_| ColumnInfo {
+                name: name.clone(),
+                ..ColumnInfo::default()
+            });
+            (name.clone(), info)
+        })
+        .collect()
+}
+
+fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -> ManifestNode {
+    let contract = node
+        .config
+        .get("contract")
+        .and_then(|c| serde_json::from_value::<Contract>(c.clone()).ok())
+        .unwrap_or_default();
+    let generic = node.test.as_ref().filter(|t| t.is_generic);
+    ManifestNode {
+        database: node.database.clone(),
+        schema: node.schema.clone(),
+        name: node.name.clone(),
+        resource_type: artifact_type(node.resource_type),
+        package_name: node.package_name.clone(),
+        path: node.path.clone(),
+        original_file_path: node.original_file_path.clone(),
+        unique_id: node.unique_id.clone(),
+        fqn: node.fqn.clone(),
+        alias: node.alias.clone(),
+        checksum: if generic.is_some() {
+            FileHash::none()
+        } else {
+            FileHash {
+                name: "sha256".into(),
+                checksum: node.checksum.clone(),
+            }
+        },
+        config: node.config.clone(),
+        tags: node.tags.clone(),
+        description: node.description.clone(),
+        columns: columns(&node.columns),
+        meta: node.meta.clone(),
+        group: node.config.get("group").and_then(Value::as_str).map(str::to_string),
+        docs: serde_json::from_value::<Docs>(node.docs.clone()).unwrap_or_default(),
+        patch_path: node.patch_path.clone(),
+        build_path: None,
+        unrendered_config: node.unrendered_config.clone(),
+        created_at,
+        relation_name: node.relation_name.clone(),
+        raw_code: if node.resource_type == ResourceType::Seed { String::new() } else { node.raw_code.to_string() },
+        doc_blocks: Vec::new(),
+        root_path: node.root_path.clone(),
+        language: "sql".into(),
+        refs: node
+            .refs
+            .iter()
+            .map(|r| RefArgs {
+                name: r.name.clone(),
+                package: r.package.clone(),
+                version: r.version.clone().map(Value::String),
+            })
+            .collect(),
+        sources: node.sources.iter().map(|(s, t)| vec![s.clone(), t.clone()]).collect(),
+        depends_on: DependsOn {
+            macros: node.depends_on_macros.clone(),
+            nodes: node.depends_on_nodes.clone(),
+        },
+        compiled_path: compiled_code.map(|_| {
+            crate::compile::compiled_path(Path::new("target"), node)
+                .to_string_lossy()
+                .replace('\\', "/")
+        }),
+        compiled: compiled_code.is_some(),
+        compiled_code: compiled_code.cloned(),
+        extra_ctes_injected: compiled_code.is_some(),
+        extra_ctes: Vec::<InjectedCte>::new(),
+        contract,
+        access: node.config.get("access").and_then(Value::as_str).map(str::to_string).or_else(|| {
+            (node.resource_type == ResourceType::Model).then(|| "protected".to_string())
+        }),
+        constraints: node.constraints.clone(),
+        version: node.version.clone().map(Value::String),
+        latest_version: node.latest_version.clone().map(Value::String),
+        column_name: generic.and_then(|t| t.column_name.clone()),
+        file_key_name: generic.and_then(|t| t.file_key_name.clone()),
+        attached_node: generic.and_then(|t| t.attached_node.clone()),
+        test_metadata: generic.map(|t| TestMetadata {
+            name: t.test_name.clone().unwrap_or_default(),
+            kwargs: t.kwargs.clone(),
+            namespace: t.namespace.clone(),
+        }),
+        ..ManifestNode::default()
+    }
+}
+
+fn manifest_source(s: &SourceNode, created_at: f64) -> ManifestSource {
+    let flag = |k: &str| s.quoting.get(k).and_then(Value::as_bool);
+    ManifestSource {
+        database: s.database.clone(),
+        schema: s.schema.clone(),
+        name: s.name.clone(),
+        package_name: s.package_name.clone(),
+        path: s.path.clone(),
+        original_file_path: s.original_file_path.clone(),
+        unique_id: s.unique_id.clone(),
+        fqn: s.fqn.clone(),
+        source_name: s.source_name.clone(),
+        source_description: s.source_description.clone(),
+        loader: s.loader.clone(),
+        identifier: s.identifier.clone(),
+        quoting: Quoting {
+            database: flag("database"),
+            schema: flag("schema"),
+            identifier: flag("identifier"),
+            column: flag("column"),
+        },
+        loaded_at_field: s.loaded_at_field.clone(),
+        freshness: serde_json::from_value(s.freshness.clone()).ok(),
+        external: (!s.external.is_null()).then(|| s.external.clone()),
+        description: s.description.clone(),
+        columns: columns(&s.columns),
+        meta: s.meta.clone(),
+        source_meta: s.source_meta.clone(),
+        tags: s.tags.clone(),
+        config: s.config.clone(),
+        patch_path: None,
+        relation_name: Some(s.relation_name.clone()),
+        created_at,
+        ..ManifestSource::default()
+    }
+}
+
+fn io_failure(path: &Path, e: std::io::Error) -> Failure {
+    Failure::single(Diagnostic::error(codes::IO, format!("cannot write {}: {e}", path.display())))
+}
+
+pub fn write_manifest(
+    session: &Session,
+    parsed: &ParsedProject,
+    compiled: &BTreeMap<String, String>,
+    target_dir: &Path,
+) -> Result<(), Failure> {
+    let manifest = build_manifest(session, parsed, compiled);
+    let path = target_dir.join("manifest.json");
+    write_json(&manifest, &path).map_err(|e| io_failure(&path, e))
+}
+
+fn run_status(s: NodeStatus) -> RunStatus {
+    match s {
+        NodeStatus::Success => RunStatus::Success,
+        NodeStatus::Error => RunStatus::Error,
+        NodeStatus::Skipped => RunStatus::Skipped,
+        NodeStatus::Pass => RunStatus::Pass,
+        NodeStatus::Fail => RunStatus::Fail,
+        NodeStatus::Warn => RunStatus::Warn,
+    }
+}
+
+fn run_result(id: &str, o: &NodeOutcome) -> RunResult {
+    let timing = if o.status == NodeStatus::Skipped {
+        Vec::new()
+    } else {
+        let ts = |t| Some(dbt_timestamp(t));
+        vec![
+            TimingInfo {
+                name: "compile".into(),
+                started_at: ts(o.compile_started_at.unwrap_or(o.started_at)),
+                completed_at: ts(o.compile_completed_at.unwrap_or(o.started_at)),
+            },
+            TimingInfo {
+                name: "execute".into(),
+                started_at: ts(o.started_at),
+                completed_at: ts(o.completed_at),
+            },
+        ]
+    };
+    let adapter_response = if o.adapter_message.is_empty() {
+        AdapterResponse::default()
+    } else {
+        AdapterResponse {
+            message: Some(o.adapter_message.clone()),
+            code: o.adapter_message.split_whitespace().next().map(str::to_string),
+            rows_affected: o.rows_affected.map(|r| r as i64),
+            ..AdapterResponse::default()
+        }
+    };
+    RunResult {
+        status: run_status(o.status),
+        timing,
+        thread_id: o.thread_id.clone(),
+        execution_time: o.execution_time,
+        adapter_response,
+        message: (!o.message.is_empty()).then(|| o.message.clone()),
+        failures: o.failures,
+        unique_id: id.to_string(),
+        compiled: Some(o.compiled_code.is_some()),
+        compiled_code: o.compiled_code.clone(),
+        relation_name: o.relation_name.clone(),
+        batch_results: None,
+    }
+}
+
+pub fn write_run_results(session: &Session, outcome: &RunOutcome, target_dir: &Path) -> Result<(), Failure> {
+    let inv = &session.invocation;
+    let mut args = Map::new();
+    args.insert("which".into(), Value::String(inv.command.clone()));
+    args.insert("select".into(), Value::from(inv.selection.select.clone()));
+    args.insert("exclude".into(), Value::from(inv.selection.exclude.clone()));
+    args.insert("full_refresh".into(), Value::Bool(inv.full_refresh));
+    args.insert("target".into(), Value::String(session.profile.target_name.clone()));
+    args.insert("invocation_command".into(), Value::String(format!("hangar {}", inv.command)));
+    let results = RunResults {
+        metadata: ArtifactMetadata::new(
+            hangar_artifacts::run_results::RUN_RESULTS_SCHEMA_URL,
+            &inv.invocation_id,
+            inv.started_at,
+        ),
+        results: outcome.results.iter().map(|(id, o)| run_result(id, o)).collect(),
+        elapsed_time: outcome.summary.elapsed,
+        args,
+    };
+    let path = target_dir.join("run_results.json");
+    write_json(&results, &path).map_err(|e| io_failure(&path, e))
+}

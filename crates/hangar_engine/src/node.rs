@@ -1,0 +1,123 @@
+//! The engine's view of a project node after parsing.
+
+use std::sync::Arc;
+
+use hangar_graph::ResourceType;
+use serde_json::{Map, Value};
+
+/// A `ref()` call found while rendering a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRef {
+    pub package: Option<String>,
+    pub name: String,
+    pub version: Option<String>,
+    /// 1-based line of the call in the node's file (0 when unknown).
+    pub line: usize,
+}
+
+/// Test-specific data of a generic or singular test.
+#[derive(Debug, Clone)]
+pub struct TestNodeData {
+    pub test_name: Option<String>,
+    pub namespace: Option<String>,
+    pub kwargs: Map<String, Value>,
+    pub column_name: Option<String>,
+    pub attached_node: Option<String>,
+    pub file_key_name: Option<String>,
+    pub is_generic: bool,
+}
+
+/// A model, seed, snapshot, test, analysis or operation.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub unique_id: String,
+    pub resource_type: ResourceType,
+    pub name: String,
+    pub package_name: String,
+    /// Path relative to the package root, e.g. `models/staging/stg_members.sql`.
+    pub original_file_path: String,
+    /// Path relative to the resource's path folder, e.g. `staging/stg_members.sql`.
+    pub path: String,
+    pub fqn: Vec<String>,
+    pub raw_code: Arc<str>,
+    pub checksum: String,
+    /// Complete config: defaults, project tree, properties, then `config()`.
+    pub config: Map<String, Value>,
+    /// Config as written by the user (project tree, properties and `config()`).
+    pub unrendered_config: Map<String, Value>,
+    pub description: String,
+    pub columns: Map<String, Value>,
+    pub meta: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub docs: Value,
+    pub patch_path: Option<String>,
+    pub refs: Vec<NodeRef>,
+    pub sources: Vec<(String, String)>,
+    pub depends_on_nodes: Vec<String>,
+    pub depends_on_macros: Vec<String>,
+    pub test: Option<TestNodeData>,
+    pub database: Option<String>,
+    pub schema: String,
+    pub alias: String,
+    pub relation_name: Option<String>,
+    pub compiled_code: Option<String>,
+    pub version: Option<String>,
+    pub latest_version: Option<String>,
+    pub constraints: Vec<Value>,
+    /// Seeds: the package root, which dbt reports as `root_path`.
+    pub root_path: Option<String>,
+    /// Full path on disk of the file this node came from.
+    pub abs_path: std::path::PathBuf,
+}
+
+impl Node {
+    pub fn materialized(&self) -> &str {
+        self.config
+            .get("materialized")
+            .and_then(Value::as_str)
+            .unwrap_or("view")
+    }
+
+    pub fn is_ephemeral(&self) -> bool {
+        self.resource_type == ResourceType::Model && self.materialized() == "ephemeral"
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.config
+            .get("enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    }
+
+    pub fn config_str(&self, key: &str) -> Option<&str> {
+        self.config.get(key).and_then(Value::as_str)
+    }
+}
+
+/// A source table declared in property YAML.
+#[derive(Debug, Clone)]
+pub struct SourceNode {
+    pub unique_id: String,
+    pub source_name: String,
+    pub name: String,
+    pub package_name: String,
+    pub original_file_path: String,
+    pub path: String,
+    pub fqn: Vec<String>,
+    pub database: Option<String>,
+    pub schema: String,
+    pub identifier: String,
+    pub relation_name: String,
+    pub description: String,
+    pub source_description: String,
+    pub loader: String,
+    pub columns: Map<String, Value>,
+    pub meta: Map<String, Value>,
+    pub source_meta: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub config: Map<String, Value>,
+    pub quoting: Map<String, Value>,
+    pub loaded_at_field: Option<String>,
+    pub freshness: Value,
+    pub external: Value,
+}

@@ -1,0 +1,214 @@
+//! Nodes made from files: models, analyses, singular tests, snapshots and
+//! seeds, with the configuration their folders give them.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use hangar_graph::ResourceType;
+use hangar_project::config::{default_node_config, folder_config, merge_config};
+use hangar_project::{Package, SourceFile};
+use serde_json::{Map, Value};
+
+use crate::node::Node;
+
+/// Which project-file config tree configures a resource type.
+pub fn config_tree<'a>(config: &'a hangar_project::ProjectConfig, rt: ResourceType) -> &'a Value {
+    match rt {
+        ResourceType::Seed => &config.seeds,
+        ResourceType::Snapshot => &config.snapshots,
+        ResourceType::Test => &config.data_tests,
+        ResourceType::Source => &config.sources,
+        ResourceType::UnitTest => &config.unit_tests,
+        ResourceType::Exposure => &config.exposures,
+        _ => &config.models,
+    }
+}
+
+/// `(resource folder, path inside it)` for a file, e.g.
+/// `models/staging/a.sql` → `("models", "staging/a.sql")`.
+pub fn split_resource_path<'a>(path: &'a str, folders: &[String]) -> (&'a str, &'a str) {
+    for folder in folders {
+        let folder = folder.trim_end_matches('/');
+        if let Some(rest) = path.strip_prefix(folder).and_then(|r| r.strip_prefix('/')) {
+            return (&path[..folder.len()], rest);
+        }
+    }
+    ("", path)
+}
+
+/// `[package, folders…, name]`.
+pub fn fqn_for(package: &str, path_in_folder: &str, name: &str) -> Vec<String> {
+    let mut fqn = vec![package.to_string()];
+    if let Some((dirs, _file)) = path_in_folder.rsplit_once('/') {
+        fqn.extend(dirs.split('/').filter(|d| !d.is_empty()).map(str::to_string));
+    }
+    fqn.push(name.to_string());
+    fqn
+}
+
+/// Config from the package's own project file, then the root project's
+/// (which may configure any package), on top of dbt's defaults.
+pub struct FolderConfig {
+    pub config: Map<String, Value>,
+    pub unrendered: Map<String, Value>,
+}
+
+pub fn folder_configs(
+    rt: ResourceType,
+    package: &Package,
+    root: &Package,
+    fqn: &[String],
+) -> FolderConfig {
+    let mut config = default_node_config(&rt.to_string());
+    let mut unrendered = Map::new();
+    let own = folder_config(config_tree(&package.config, rt), &package.name, fqn);
+    merge_config(&mut config, &own);
+    merge_config(&mut unrendered, &own);
+    if !package.is_root {
+        let from_root = folder_config(config_tree(&root.config, rt), &package.name, fqn);
+        merge_config(&mut config, &from_root);
+        merge_config(&mut unrendered, &from_root);
+    }
+    FolderConfig { config, unrendered }
+}
+
+pub fn unique_id(rt: ResourceType, package: &str, name: &str) -> String {
+    format!("{rt}.{package}.{name}")
+}
+
+pub fn file_stem(path: &str) -> &str {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.rsplit_once('.').map_or(file, |(stem, _)| stem)
+}
+
+/// A node for a file, before properties and rendering.
+pub fn draft(
+    rt: ResourceType,
+    package: &Package,
+    root: &Package,
+    file: &SourceFile,
+    folders: &[String],
+    name: &str,
+    code: Arc<str>,
+) -> Node {
+    let original = path_string(&file.path);
+    let (_, in_folder) = split_resource_path(&original, folders);
+    let fqn = if rt == ResourceType::Snapshot {
+        let mut f = fqn_for(&package.name, in_folder, file_stem(in_folder));
+        f.push(name.to_string());
+        f
+    } else {
+        fqn_for(&package.name, in_folder, name)
+    };
+    let FolderConfig { config, unrendered } = folder_configs(rt, package, root, &fqn);
+    let tags = string_list(config.get("tags"));
+    Node {
+        unique_id: unique_id(rt, &package.name, name),
+        resource_type: rt,
+        name: name.to_string(),
+        package_name: package.name.clone(),
+        original_file_path: original.clone(),
+        path: in_folder.to_string(),
+        fqn,
+        raw_code: code,
+        checksum: file.checksum.clone(),
+        config,
+        unrendered_config: unrendered,
+        description: String::new(),
+        columns: Map::new(),
+        meta: Map::new(),
+        tags,
+        docs: serde_json::json!({"show": true, "node_color": null}),
+        patch_path: None,
+        refs: Vec::new(),
+        sources: Vec::new(),
+        depends_on_nodes: Vec::new(),
+        depends_on_macros: Vec::new(),
+        test: None,
+        database: None,
+        schema: String::new(),
+        alias: name.to_string(),
+        relation_name: None,
+        compiled_code: None,
+        version: None,
+        latest_version: None,
+        constraints: Vec::new(),
+        root_path: (rt == ResourceType::Seed).then(|| package.root.to_string_lossy().into_owned()),
+        abs_path: file.abs_path.clone(),
+    }
+}
+
+pub fn path_string(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+/// Tags may be written as one string or a list.
+pub fn string_list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_folder_and_fqn() {
+        let folders = vec!["models".to_string()];
+        assert_eq!(
+            split_resource_path("models/staging/a.sql", &folders),
+            ("models", "staging/a.sql")
+        );
+        assert_eq!(
+            fqn_for("p", "staging/core/a.sql", "a"),
+            vec!["p", "staging", "core", "a"]
+        );
+        assert_eq!(fqn_for("p", "a.sql", "a"), vec!["p", "a"]);
+        assert_eq!(file_stem("x/y/a.b.sql"), "a.b");
+    }
+}
+
+/// A node for `--inline` SQL, compiled in the root project's context.
+pub fn inline_draft(root: &Package, sql: &str) -> Node {
+    let name = "inline_query";
+    Node {
+        unique_id: unique_id(ResourceType::Operation, &root.name, name),
+        resource_type: ResourceType::Operation,
+        name: name.to_string(),
+        package_name: root.name.clone(),
+        original_file_path: "from remote system.sql".into(),
+        path: "from remote system.sql".into(),
+        fqn: vec![root.name.clone(), name.to_string()],
+        raw_code: sql.into(),
+        checksum: String::new(),
+        config: default_node_config("model"),
+        unrendered_config: Map::new(),
+        description: String::new(),
+        columns: Map::new(),
+        meta: Map::new(),
+        tags: Vec::new(),
+        docs: serde_json::json!({"show": true, "node_color": null}),
+        patch_path: None,
+        refs: Vec::new(),
+        sources: Vec::new(),
+        depends_on_nodes: Vec::new(),
+        depends_on_macros: Vec::new(),
+        test: None,
+        database: None,
+        schema: String::new(),
+        alias: name.to_string(),
+        relation_name: None,
+        compiled_code: None,
+        version: None,
+        latest_version: None,
+        constraints: Vec::new(),
+        root_path: None,
+        abs_path: root.root.clone(),
+    }
+}

@@ -1,0 +1,489 @@
+//! Parse phase: every node rendered once with `execute` false, capturing
+//! refs, sources and `config()` calls; all problems collected, none thrown.
+
+mod blocks;
+pub mod drafts;
+mod naming;
+mod patches;
+mod refs;
+mod sources;
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hangar_graph::{Graph, GraphNode, ResourceType, TestInfo, TestKind};
+use hangar_jinja::{NodeInput, Phase};
+use hangar_project::{Diagnostic, Package, SourceFile, codes};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::Failure;
+use crate::node::{Node, NodeRef, SourceNode};
+use crate::session::Session;
+use drafts::{draft, file_stem, path_string};
+use patches::{PatchIndex, PatchRef, apply_patch, finish_config, index_patches};
+use tests::{Attachment, generic_tests_for};
+
+pub use naming::{node_context, quote_policy, relation_for};
+pub use refs::{ParseResolver, find_doc, is_refable};
+
+/// A `{% docs %}` block.
+#[derive(Debug, Clone)]
+pub struct DocBlock {
+    pub unique_id: String,
+    pub name: String,
+    pub package_name: String,
+    pub original_file_path: String,
+    pub block_contents: String,
+}
+
+/// Everything the parse phase produced.
+pub struct ParsedProject {
+    pub root_package: String,
+    pub nodes: BTreeMap<String, Node>,
+    pub sources: BTreeMap<String, SourceNode>,
+    pub docs: BTreeMap<String, DocBlock>,
+    pub exposures: BTreeMap<String, Value>,
+    /// Disabled nodes by unique id (dbt keeps a list per id).
+    pub disabled: BTreeMap<String, Vec<Node>>,
+    pub graph: Graph,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl ParsedProject {
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.get(id)
+    }
+}
+
+/// Parse the project: returns the parsed project, or every error found.
+pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
+    let mut diagnostics = Vec::new();
+    let root = session.root_package();
+    let docs = doc_blocks(&session.project.packages, &mut diagnostics);
+    let property_files: Vec<_> = session
+        .project
+        .packages
+        .iter()
+        .flat_map(|p| p.files.property_files.iter())
+        .collect();
+    let mut duplicate_patches = Vec::new();
+    let patch_index = index_patches(property_files.iter().copied(), &mut duplicate_patches);
+    for (first, second) in duplicate_patches {
+        diagnostics.push(duplicate_patch(&first, &second));
+    }
+
+    let mut drafts = file_nodes(session, root, &mut diagnostics);
+    let used_patches = apply_patches(&mut drafts, &patch_index);
+    report_unused_patches(&patch_index, &used_patches, &mut diagnostics);
+
+    let resolver = ParseResolver::new(session, &docs);
+    let rendered: Vec<Result<Node, Diagnostic>> = drafts
+        .into_par_iter()
+        .map(|node| render_for_parse(session, &resolver, node))
+        .collect();
+    let mut nodes = Vec::with_capacity(rendered.len());
+    for r in rendered {
+        match r {
+            Ok(n) => nodes.push(n),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+
+    let mut sources = BTreeMap::new();
+    for file in &property_files {
+        let Some(package) = session.project.packages.iter().find(|p| p.name == file.package) else {
+            continue;
+        };
+        for source in sources::source_nodes(file, package, root, session.profile.database.as_deref()) {
+            sources.insert(source.unique_id.clone(), source);
+        }
+    }
+    nodes.extend(yaml_tests(session, &property_files, &nodes, &sources, &mut diagnostics));
+
+    let (enabled, disabled) = split_disabled(nodes);
+    let mut nodes = check_duplicates(enabled, &mut diagnostics);
+    refs::resolve_dependencies(&mut nodes, &disabled, &sources, &root.name, &mut diagnostics);
+    naming::assign_relations(session, &mut nodes, &mut sources, &mut diagnostics);
+
+    let (errors, mut warnings): (Vec<_>, Vec<_>) =
+        diagnostics.into_iter().partition(Diagnostic::is_error);
+    if !errors.is_empty() {
+        return Err(Failure::new(errors));
+    }
+    let graph = Graph::build(graph_nodes(&nodes, &sources)).map_err(Failure::new)?;
+    warnings.extend(session.warnings.iter().cloned());
+    Ok(ParsedProject {
+        root_package: root.name.clone(),
+        nodes,
+        sources,
+        docs,
+        exposures: exposures(session),
+        disabled,
+        graph,
+        warnings,
+    })
+}
+
+/// Models, analyses, singular tests, snapshots and seeds of every package.
+fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    for package in &session.project.packages {
+        let files = &package.files;
+        let cfg = &package.config;
+        let simple = |rt, list: &[SourceFile], folders: &[String], nodes: &mut Vec<Node>| {
+            for f in list {
+                let name = file_stem(&path_string(&f.path)).to_string();
+                nodes.push(draft(rt, package, root, f, folders, &name, f.contents.clone()));
+            }
+        };
+        simple(ResourceType::Model, &files.models, &cfg.model_paths, &mut nodes);
+        simple(ResourceType::Analysis, &files.analyses, &cfg.analysis_paths, &mut nodes);
+        simple(ResourceType::Test, &files.singular_tests, &cfg.test_paths, &mut nodes);
+        simple(ResourceType::Seed, &files.seeds, &cfg.seed_paths, &mut nodes);
+        for f in &files.snapshots {
+            match blocks::snapshot_blocks(&f.contents) {
+                Ok(found) => {
+                    for b in found {
+                        let code: Arc<str> = b.body.into();
+                        nodes.push(draft(
+                            ResourceType::Snapshot,
+                            package,
+                            root,
+                            f,
+                            &cfg.snapshot_paths,
+                            b.name,
+                            code,
+                        ));
+                    }
+                }
+                Err(e) => diagnostics.push(
+                    Diagnostic::error(codes::JINJA_SYNTAX, e.message)
+                        .at(f.path.clone(), e.line, 1)
+                        .with_source(f.contents.clone(), 0),
+                ),
+            }
+        }
+    }
+    for node in &mut nodes {
+        if node.resource_type == ResourceType::Test {
+            node.test = Some(crate::node::TestNodeData {
+                test_name: None,
+                namespace: None,
+                kwargs: Map::new(),
+                column_name: None,
+                attached_node: None,
+                file_key_name: None,
+                is_generic: false,
+            });
+        }
+    }
+    nodes
+}
+
+fn apply_patches(nodes: &mut [Node], index: &PatchIndex<'_>) -> Vec<(String, ResourceType, String)> {
+    let mut used = Vec::new();
+    for node in nodes.iter_mut() {
+        let key = (node.package_name.clone(), node.resource_type, node.name.clone());
+        if let Some(patch) = index.get(&key) {
+            apply_patch(node, patch);
+            used.push(key);
+        }
+    }
+    used
+}
+
+fn report_unused_patches(
+    index: &PatchIndex<'_>,
+    used: &[(String, ResourceType, String)],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut unused: Vec<_> = index.iter().filter(|(k, _)| !used.contains(k)).collect();
+    unused.sort_by(|a, b| a.0.cmp(b.0));
+    for ((_, rt, name), p) in unused {
+        diagnostics.push(
+            Diagnostic::warning(
+                codes::PATCH_WITHOUT_NODE,
+                format!("{}s entry `{name}` in {} matches no {rt} in the project", rt, p.file.path.display()),
+            )
+            .at(p.file.path.clone(), p.patch.line.max(1), 1)
+            .with_source(p.file.contents.clone(), 0),
+        );
+    }
+}
+
+fn duplicate_patch(first: &PatchRef<'_>, second: &PatchRef<'_>) -> Diagnostic {
+    Diagnostic::error(
+        codes::DUPLICATE_NAME,
+        format!(
+            "`{}` is described twice: in {} and in {}",
+            second.patch.name,
+            first.file.path.display(),
+            second.file.path.display()
+        ),
+    )
+    .at(second.file.path.clone(), second.patch.line.max(1), 1)
+    .with_source(second.file.contents.clone(), 0)
+    .with_hint("keep one entry per node across all property files")
+}
+
+fn render_for_parse(session: &Session, resolver: &ParseResolver<'_>, mut node: Node) -> Result<Node, Diagnostic> {
+    if node.resource_type == ResourceType::Seed {
+        finish_config(&mut node);
+        return Ok(node);
+    }
+    let input = NodeInput {
+        phase: Phase::Parse,
+        unique_id: node.unique_id.clone(),
+        package: node.package_name.clone(),
+        name: node.name.clone(),
+        resource_type: node.resource_type.to_string(),
+        path: node.original_file_path.clone(),
+        sql: node.raw_code.clone(),
+        config: node.config.clone(),
+        this: None,
+        is_incremental: false,
+        model: node_context(&node),
+        extra: Map::new(),
+    };
+    let out = session.jinja.render_node(&input, resolver, None)?;
+    hangar_project::config::merge_config(&mut node.config, &out.config);
+    hangar_project::config::merge_config(&mut node.unrendered_config, &out.config);
+    node.refs = out
+        .refs
+        .into_iter()
+        .map(|r| NodeRef {
+            package: r.package,
+            name: r.name,
+            version: r.version,
+            line: r.line,
+        })
+        .collect();
+    node.sources = out.sources;
+    node.depends_on_macros = out.macros_called.into_iter().collect();
+    finish_config(&mut node);
+    check_materialization(&node)?;
+    Ok(node)
+}
+
+const MATERIALIZATIONS: &[&str] = &[
+    "view",
+    "table",
+    "incremental",
+    "ephemeral",
+    "seed",
+    "snapshot",
+    "test",
+    "materialized_view",
+];
+
+fn check_materialization(node: &Node) -> Result<(), Diagnostic> {
+    if node.resource_type != ResourceType::Model {
+        return Ok(());
+    }
+    let m = node.materialized();
+    if MATERIALIZATIONS.contains(&m) {
+        return Ok(());
+    }
+    let mut d = Diagnostic::error(
+        codes::UNKNOWN_MATERIALIZATION,
+        format!("model `{}` uses the unknown materialization `{m}`", node.name),
+    )
+    .at(node.original_file_path.clone(), 1, 1)
+    .with_source(node.raw_code.clone(), 0);
+    if let Some(s) = hangar_project::suggest(m, MATERIALIZATIONS.iter().copied()) {
+        d = d.with_hint(format!("did you mean `{s}`?"));
+    }
+    Err(d)
+}
+
+/// Generic tests declared on models, seeds, snapshots and sources.
+fn yaml_tests(
+    session: &Session,
+    files: &[&hangar_project::properties::PropertyFile],
+    nodes: &[Node],
+    sources: &BTreeMap<String, SourceNode>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Node> {
+    let root = session.root_package();
+    let mut tests = Vec::new();
+    for file in files {
+        let Some(package) = session.project.packages.iter().find(|p| p.name == file.package) else {
+            continue;
+        };
+        let groups = [
+            (ResourceType::Model, &file.models, "models"),
+            (ResourceType::Seed, &file.seeds, "seeds"),
+            (ResourceType::Snapshot, &file.snapshots, "snapshots"),
+        ];
+        for (rt, patches, key) in groups {
+            for patch in patches.iter() {
+                let Some(node) = nodes.iter().find(|n| {
+                    n.resource_type == rt && n.name == patch.name && n.package_name == package.name
+                }) else {
+                    continue;
+                };
+                let attachment = Attachment {
+                    target: crate::generic_tests::TestTarget::Node {
+                        name: &patch.name,
+                        version: None,
+                        is_model: rt == ResourceType::Model,
+                    },
+                    attached_id: node.unique_id.clone(),
+                    file_key_name: format!("{key}.{}", patch.name),
+                };
+                tests.extend(generic_tests_for(
+                    file, package, root, &attachment, &patch.data_tests, &patch.columns, diagnostics,
+                ));
+            }
+        }
+        for src in &file.sources {
+            for table in &src.tables {
+                let id = format!("source.{}.{}.{}", package.name, src.name, table.name);
+                if !sources.contains_key(&id) {
+                    continue;
+                }
+                let attachment = Attachment {
+                    target: crate::generic_tests::TestTarget::Source {
+                        source: &src.name,
+                        table: &table.name,
+                    },
+                    attached_id: id,
+                    file_key_name: format!("sources.{}", src.name),
+                };
+                tests.extend(generic_tests_for(
+                    file, package, root, &attachment, &table.data_tests, &table.columns, diagnostics,
+                ));
+            }
+        }
+    }
+    tests
+}
+
+fn split_disabled(nodes: Vec<Node>) -> (Vec<Node>, BTreeMap<String, Vec<Node>>) {
+    let mut enabled = Vec::with_capacity(nodes.len());
+    let mut disabled: BTreeMap<String, Vec<Node>> = BTreeMap::new();
+    for n in nodes {
+        if n.enabled() {
+            enabled.push(n);
+        } else {
+            disabled.entry(n.unique_id.clone()).or_default().push(n);
+        }
+    }
+    (enabled, disabled)
+}
+
+fn check_duplicates(nodes: Vec<Node>, diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<String, Node> {
+    let mut map: BTreeMap<String, Node> = BTreeMap::new();
+    for n in nodes {
+        if let Some(existing) = map.get(&n.unique_id) {
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!(
+                        "two {}s are named `{}`: {} and {}",
+                        n.resource_type, n.name, existing.original_file_path, n.original_file_path
+                    ),
+                )
+                .at(n.original_file_path.clone(), 1, 1)
+                .with_hint("names must be unique within a package; rename one of the files or give one an alias with a different name"),
+            );
+            continue;
+        }
+        map.insert(n.unique_id.clone(), n);
+    }
+    map
+}
+
+fn doc_blocks(packages: &[Package], diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<String, DocBlock> {
+    let mut docs = BTreeMap::new();
+    for package in packages {
+        for f in &package.files.docs {
+            match blocks::docs_blocks(&f.contents) {
+                Ok(found) => {
+                    for b in found {
+                        let unique_id = format!("doc.{}.{}", package.name, b.name);
+                        docs.insert(
+                            unique_id.clone(),
+                            DocBlock {
+                                unique_id,
+                                name: b.name.to_string(),
+                                package_name: package.name.clone(),
+                                original_file_path: path_string(&f.path),
+                                block_contents: b.body.trim().to_string(),
+                            },
+                        );
+                    }
+                }
+                Err(e) => diagnostics.push(
+                    Diagnostic::error(codes::JINJA_SYNTAX, e.message)
+                        .at(f.path.clone(), e.line, 1)
+                        .with_source(f.contents.clone(), 0),
+                ),
+            }
+        }
+    }
+    docs
+}
+
+fn exposures(session: &Session) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for package in &session.project.packages {
+        for file in &package.files.property_files {
+            for e in &file.exposures {
+                let id = format!("exposure.{}.{}", package.name, e.name);
+                out.insert(id, e.raw.clone());
+            }
+        }
+    }
+    out
+}
+
+fn graph_nodes(nodes: &BTreeMap<String, Node>, sources: &BTreeMap<String, SourceNode>) -> Vec<GraphNode> {
+    let mut out: Vec<GraphNode> = nodes.values().map(graph_node).collect();
+    out.extend(sources.values().map(|s| GraphNode {
+        unique_id: s.unique_id.clone(),
+        name: s.name.clone(),
+        resource_type: ResourceType::Source,
+        package_name: s.package_name.clone(),
+        fqn: s.fqn.clone(),
+        original_file_path: s.original_file_path.clone(),
+        path: s.path.clone(),
+        tags: s.tags.clone(),
+        config: s.config.clone(),
+        depends_on: Vec::new(),
+        source_name: Some(s.source_name.clone()),
+        test: None,
+        version: None,
+        checksum: String::new(),
+    }));
+    out
+}
+
+fn graph_node(n: &Node) -> GraphNode {
+    GraphNode {
+        unique_id: n.unique_id.clone(),
+        name: n.name.clone(),
+        resource_type: n.resource_type,
+        package_name: n.package_name.clone(),
+        fqn: n.fqn.clone(),
+        original_file_path: n.original_file_path.clone(),
+        path: n.path.clone(),
+        tags: n.tags.clone(),
+        config: n.config.clone(),
+        depends_on: n.depends_on_nodes.clone(),
+        source_name: None,
+        test: n.test.as_ref().map(|t| TestInfo {
+            kind: if t.is_generic { TestKind::Generic } else { TestKind::Singular },
+            test_name: t.test_name.as_ref().map(|name| match &t.namespace {
+                Some(ns) => format!("{ns}.{name}"),
+                None => name.clone(),
+            }),
+            attached_node: t.attached_node.clone(),
+            column_name: t.column_name.clone(),
+        }),
+        version: n.version.clone(),
+        checksum: n.checksum.clone(),
+    }
+}

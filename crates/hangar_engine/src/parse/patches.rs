@@ -1,0 +1,133 @@
+//! Property YAML applied to nodes: descriptions, columns, config, meta,
+//! tags and docs, as dbt's patch step does.
+
+use std::collections::HashMap;
+
+use hangar_graph::ResourceType;
+use hangar_project::config::merge_config;
+use hangar_project::properties::{ColumnDef, NodePatch, PropertyFile};
+use serde_json::{Map, Value, json};
+
+use super::drafts::string_list;
+use crate::node::Node;
+
+/// A patch and the property file it came from.
+pub struct PatchRef<'a> {
+    pub patch: &'a NodePatch,
+    pub file: &'a PropertyFile,
+}
+
+/// Patches by (package, resource type, name). A second patch for the same
+/// node is reported by the caller.
+pub type PatchIndex<'a> = HashMap<(String, ResourceType, String), PatchRef<'a>>;
+
+pub fn index_patches<'a>(
+    files: impl Iterator<Item = &'a PropertyFile>,
+    duplicates: &mut Vec<(PatchRef<'a>, PatchRef<'a>)>,
+) -> PatchIndex<'a> {
+    let mut index: PatchIndex<'a> = HashMap::new();
+    for file in files {
+        let groups: [(ResourceType, &Vec<NodePatch>); 4] = [
+            (ResourceType::Model, &file.models),
+            (ResourceType::Seed, &file.seeds),
+            (ResourceType::Snapshot, &file.snapshots),
+            (ResourceType::Analysis, &file.analyses),
+        ];
+        for (rt, patches) in groups {
+            for patch in patches {
+                let key = (file.package.clone(), rt, patch.name.clone());
+                let new = PatchRef { patch, file };
+                if let Some(old) = index.remove(&key) {
+                    duplicates.push((old, PatchRef { patch, file }));
+                    index.insert(key, new);
+                } else {
+                    index.insert(key, new);
+                }
+            }
+        }
+    }
+    index
+}
+
+/// Apply a patch: config first (so `config()` in SQL still wins later).
+pub fn apply_patch(node: &mut Node, patch: &PatchRef<'_>) {
+    let p = patch.patch;
+    let mut patch_config = p.config.clone();
+    if !p.tags.is_empty() {
+        let mut tags = string_list(patch_config.get("tags"));
+        tags.extend(p.tags.iter().cloned());
+        patch_config.insert("tags".into(), json!(tags));
+    }
+    if !p.meta.is_empty() {
+        let mut meta = patch_config
+            .get("meta")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (k, v) in &p.meta {
+            meta.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        patch_config.insert("meta".into(), Value::Object(meta));
+    }
+    if let Some(docs) = p.docs.as_object().filter(|d| !d.is_empty()) {
+        patch_config.insert("docs".into(), Value::Object(docs.clone()));
+    }
+    merge_config(&mut node.config, &patch_config);
+    merge_config(&mut node.unrendered_config, &patch_config);
+    node.description = p.description.clone();
+    node.columns = columns_json(&p.columns);
+    node.patch_path = Some(format!(
+        "{}://{}",
+        patch.file.package,
+        patch.file.path.to_string_lossy().replace('\\', "/")
+    ));
+    node.constraints = p.constraints.clone();
+    node.latest_version = p.latest_version.as_ref().map(json_scalar_string);
+}
+
+fn json_scalar_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Columns as dbt writes them in the manifest, keyed by name in file order.
+pub fn columns_json(columns: &[ColumnDef]) -> Map<String, Value> {
+    columns
+        .iter()
+        .map(|c| {
+            let meta = Value::Object(c.meta.clone());
+            let tags = json!(c.tags);
+            (
+                c.name.clone(),
+                json!({
+                    "name": c.name,
+                    "description": c.description,
+                    "meta": meta,
+                    "data_type": c.data_type,
+                    "constraints": c.constraints,
+                    "quote": c.quote,
+                    "config": {"meta": meta, "tags": tags},
+                    "tags": tags,
+                    "granularity": null,
+                    "doc_blocks": [],
+                }),
+            )
+        })
+        .collect()
+}
+
+/// Fill in the derived fields from the final config.
+pub fn finish_config(node: &mut Node) {
+    node.tags = string_list(node.config.get("tags"));
+    node.meta = node
+        .config
+        .get("meta")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(docs) = node.config.get("docs").filter(|d| d.is_object()) {
+        node.docs = docs.clone();
+    }
+}

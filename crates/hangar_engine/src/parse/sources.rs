@@ -1,0 +1,101 @@
+//! Source tables from property YAML.
+
+use hangar_graph::ResourceType;
+use hangar_project::Package;
+use hangar_project::config::merge_config;
+use hangar_project::properties::{PropertyFile, SourceDef, SourceTableDef};
+use serde_json::{Map, Value};
+
+use super::drafts::{folder_configs, fqn_for, path_string, split_resource_path, string_list};
+use super::patches::columns_json;
+use crate::node::SourceNode;
+
+pub fn source_nodes(
+    file: &PropertyFile,
+    package: &Package,
+    root: &Package,
+    target_database: Option<&str>,
+) -> Vec<SourceNode> {
+    let original_path = path_string(&file.path);
+    let original = original_path.as_str();
+    let (_, in_folder) = split_resource_path(original, &package.config.model_paths);
+    file.sources
+        .iter()
+        .flat_map(|src| {
+            src.tables
+                .iter()
+                .map(move |table| {
+                    source_node(package, root, src, table, in_folder, original, target_database)
+                })
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn source_node(
+    package: &Package,
+    root: &Package,
+    src: &SourceDef,
+    table: &SourceTableDef,
+    in_folder: &str,
+    original: &str,
+    target_database: Option<&str>,
+) -> SourceNode {
+    let mut fqn = fqn_for(&package.name, in_folder, &src.name);
+    fqn.push(table.name.clone());
+    let mut config = folder_configs(ResourceType::Source, package, root, &fqn).config;
+    merge_config(&mut config, &src.config);
+    merge_config(&mut config, &table.config);
+    let schema = src.schema.clone().unwrap_or_else(|| src.name.clone());
+    let database = src
+        .database
+        .clone()
+        .or_else(|| target_database.map(str::to_string));
+    let identifier = table.identifier.clone().unwrap_or_else(|| table.name.clone());
+    let mut tags = string_list(config.get("tags"));
+    tags.extend(src.tags.iter().cloned());
+    tags.extend(table.tags.iter().cloned());
+    tags.dedup();
+    let mut quoting = src.quoting.clone();
+    quoting.extend(table.quoting.clone());
+    SourceNode {
+        unique_id: format!("source.{}.{}.{}", package.name, src.name, table.name),
+        source_name: src.name.clone(),
+        name: table.name.clone(),
+        package_name: package.name.clone(),
+        original_file_path: original.to_string(),
+        path: original.to_string(),
+        fqn,
+        database,
+        schema,
+        identifier,
+        relation_name: String::new(),
+        description: table.description.clone(),
+        source_description: src.description.clone(),
+        loader: src.loader.clone().unwrap_or_default(),
+        columns: columns_json(&table.columns),
+        meta: table.meta.clone(),
+        source_meta: src.meta.clone(),
+        tags,
+        config,
+        quoting,
+        loaded_at_field: table
+            .loaded_at_field
+            .clone()
+            .or_else(|| src.loaded_at_field.clone()),
+        freshness: merge_freshness(&src.freshness, &table.freshness),
+        external: table.external.clone(),
+    }
+}
+
+fn merge_freshness(source: &Value, table: &Value) -> Value {
+    match (source, table) {
+        (_, Value::Object(t)) => {
+            let mut merged: Map<String, Value> = source.as_object().cloned().unwrap_or_default();
+            merged.extend(t.clone());
+            Value::Object(merged)
+        }
+        (s, Value::Null) => s.clone(),
+        (_, t) => t.clone(),
+    }
+}

@@ -1,0 +1,209 @@
+//! Test nodes: generic tests from property YAML and their targets.
+
+use std::sync::Arc;
+
+use hangar_graph::ResourceType;
+use hangar_project::config::merge_config;
+use hangar_project::properties::{ColumnDef, PropertyFile, TestDef};
+use hangar_project::{Diagnostic, Package, codes};
+use serde_json::Value;
+
+use super::drafts::{folder_configs, fqn_for, path_string, split_resource_path, string_list};
+use crate::generic_tests::{TestTarget, build_generic_test};
+use crate::node::{Node, NodeRef, TestNodeData};
+use crate::test_template::generic_test_template;
+
+/// What the tests of one YAML entry attach to.
+pub struct Attachment<'a> {
+    pub target: TestTarget<'a>,
+    /// unique id of the node or source the tests attach to.
+    pub attached_id: String,
+    /// `models.stg_members`-style key dbt records as `file_key_name`.
+    pub file_key_name: String,
+}
+
+/// Generic tests of an entry (`data_tests:` on the entry and on its columns).
+pub fn generic_tests_for(
+    file: &PropertyFile,
+    package: &Package,
+    root: &Package,
+    attachment: &Attachment<'_>,
+    entry_tests: &[TestDef],
+    columns: &[ColumnDef],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Node> {
+    let entry = entry_tests.iter().map(|t| (t, None));
+    let column = columns
+        .iter()
+        .flat_map(|c| c.data_tests.iter().map(move |t| (t, Some(c.name.as_str()))));
+    entry
+        .chain(column)
+        .filter_map(|(test, column)| {
+            match test_node(file, package, root, attachment, test, column) {
+                Ok(node) => Some(node),
+                Err(message) => {
+                    diagnostics.push(
+                        Diagnostic::error(codes::YAML_SCHEMA, message)
+                            .at(file.path.clone(), test.line.max(1), 1)
+                            .with_source(file.contents.clone(), 0),
+                    );
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn test_node(
+    file: &PropertyFile,
+    package: &Package,
+    root: &Package,
+    attachment: &Attachment<'_>,
+    test: &TestDef,
+    column: Option<&str>,
+) -> Result<Node, String> {
+    let spec = build_generic_test(&test.raw, &attachment.target, column)?;
+    let original = path_string(&file.path);
+    let (_, in_folder) = split_resource_path(&original, &package.config.model_paths);
+    let fqn = fqn_for(&package.name, in_folder, &spec.fqn_name);
+    let mut folder = folder_configs(ResourceType::Test, package, root, &fqn);
+    merge_config(&mut folder.config, &spec.config);
+    merge_config(&mut folder.unrendered, &spec.config);
+    let raw_code: Arc<str> = generic_test_template(&spec.macro_name(), &spec.kwargs).into();
+    let refs = static_refs(&spec.kwargs);
+    let sources = static_sources(&spec.kwargs);
+    let unique_id = spec.unique_id(&package.name);
+    let tags = string_list(folder.config.get("tags"));
+    Ok(Node {
+        unique_id,
+        resource_type: ResourceType::Test,
+        name: spec.name.clone(),
+        package_name: package.name.clone(),
+        original_file_path: original,
+        path: format!("{}.sql", spec.name),
+        fqn,
+        raw_code,
+        checksum: String::new(),
+        config: folder.config,
+        unrendered_config: folder.unrendered,
+        description: spec.description.clone(),
+        columns: Default::default(),
+        meta: Default::default(),
+        tags,
+        docs: serde_json::json!({"show": true, "node_color": null}),
+        patch_path: None,
+        refs,
+        sources,
+        depends_on_nodes: Vec::new(),
+        depends_on_macros: vec![
+            format!("macro.{}.{}", spec.namespace.as_deref().unwrap_or("dbt"), format_args!("test_{}", spec.test_name)),
+            "macro.dbt.get_where_subquery".to_string(),
+        ],
+        test: Some(TestNodeData {
+            test_name: Some(spec.test_name.clone()),
+            namespace: spec.namespace.clone(),
+            kwargs: spec.kwargs.clone(),
+            column_name: spec.column_name.clone(),
+            attached_node: Some(attachment.attached_id.clone()),
+            file_key_name: Some(attachment.file_key_name.clone()),
+            is_generic: true,
+        }),
+        database: None,
+        schema: String::new(),
+        alias: spec.name,
+        relation_name: None,
+        compiled_code: None,
+        version: None,
+        latest_version: None,
+        constraints: Vec::new(),
+        root_path: None,
+        abs_path: package.root.join(&file.path),
+    })
+}
+
+/// `ref(...)` calls written in the test's arguments, found without rendering.
+fn static_refs(kwargs: &serde_json::Map<String, Value>) -> Vec<NodeRef> {
+    let mut refs = Vec::new();
+    for text in string_leaves(kwargs) {
+        for args in call_args(text, "ref") {
+            let (package, name) = match args.as_slice() {
+                [name] => (None, name.clone()),
+                [package, name] => (Some(package.clone()), name.clone()),
+                _ => continue,
+            };
+            refs.push(NodeRef { package, name, version: None, line: 0 });
+        }
+    }
+    refs
+}
+
+fn static_sources(kwargs: &serde_json::Map<String, Value>) -> Vec<(String, String)> {
+    string_leaves(kwargs)
+        .flat_map(|text| call_args(text, "source"))
+        .filter_map(|args| match args.as_slice() {
+            [s, t] => Some((s.clone(), t.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn string_leaves(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = &str> {
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(m) => m.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    map.values().for_each(|v| walk(v, &mut out));
+    out.into_iter()
+}
+
+/// The string-literal arguments of every `func(...)` call in `text`.
+fn call_args(text: &str, func: &str) -> Vec<Vec<String>> {
+    let mut calls = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(func) {
+        let before_ok = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'));
+        let after = rest[at + func.len()..].trim_start();
+        rest = &rest[at + func.len()..];
+        if !before_ok || !after.starts_with('(') {
+            continue;
+        }
+        let Some(close) = after.find(')') else { break };
+        let args: Vec<String> = after[1..close]
+            .split(',')
+            .map(|a| a.trim().trim_matches(['\'', '"']).to_string())
+            .filter(|a| !a.is_empty() && !a.contains('='))
+            .collect();
+        calls.push(args);
+    }
+    calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_refs_and_sources_in_arguments() {
+        assert_eq!(
+            call_args("{{ get_where_subquery(ref('orders')) }}", "ref"),
+            vec![vec!["orders".to_string()]]
+        );
+        assert_eq!(
+            call_args("ref(\"pkg\", \"x\") and source('a','b')", "ref"),
+            vec![vec!["pkg".to_string(), "x".to_string()]]
+        );
+        assert!(call_args("preference(1)", "ref").is_empty());
+        assert_eq!(
+            call_args("source('a', 'b')", "source"),
+            vec![vec!["a".to_string(), "b".to_string()]]
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! Python `repr()` of the plain values dbt hashes into generic test ids.
+//!
+//! dbt derives a generic test's unique id from
+//! `md5(name + repr(hashable(test_metadata)))[-10:]`, where `hashable`
+//! sorts dict keys and turns every leaf into `str(leaf)`. Reproducing Python's
+//! `repr` byte for byte is what keeps hangar's test ids equal to dbt's.
+
+use serde_json::Value;
+
+/// `repr(get_hashable_md(value))` as dbt computes it.
+pub fn hashable_repr(value: &Value) -> String {
+    let mut out = String::new();
+    write_hashable(value, &mut out);
+    out
+}
+
+fn write_hashable(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            out.push('{');
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&py_str_repr(key));
+                out.push_str(": ");
+                write_hashable(&map[key.as_str()], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_hashable(item, out);
+            }
+            out.push(']');
+        }
+        leaf => out.push_str(&py_str_repr(&py_str(leaf))),
+    }
+}
+
+/// Python's `str()` of a JSON leaf as it arrives from YAML.
+pub fn py_str(value: &Value) -> String {
+    match value {
+        Value::Null => "None".to_string(),
+        Value::Bool(true) => "True".to_string(),
+        Value::Bool(false) => "False".to_string(),
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                py_float_str(f)
+            } else {
+                n.to_string()
+            }
+        }
+        Value::String(s) => s.clone(),
+        // Containers are handled by the callers; fall back to a repr.
+        other => hashable_repr(other),
+    }
+}
+
+fn py_float_str(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Python's `repr()` of a `str`: single quotes unless the text holds a single
+/// quote and no double quote.
+pub fn py_str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strings_pick_quotes_like_python() {
+        assert_eq!(py_str_repr("abc"), "'abc'");
+        assert_eq!(py_str_repr("ref('x')"), "\"ref('x')\"");
+        assert_eq!(py_str_repr("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(py_str_repr("line\nbreak"), "'line\\nbreak'");
+    }
+
+    #[test]
+    fn leaves_become_python_str() {
+        let v = json!({"b": [1, true, null, 1.5, 2.0], "a": "x"});
+        assert_eq!(
+            hashable_repr(&v),
+            "{'a': 'x', 'b': ['1', 'True', 'None', '1.5', '2.0']}"
+        );
+    }
+
+    #[test]
+    fn dbt_test_metadata_shape() {
+        let v = json!({
+            "name": "unique",
+            "kwargs": {"column_name": "id", "model": "{{ get_where_subquery(ref('stg_members')) }}"},
+            "namespace": null
+        });
+        assert_eq!(
+            hashable_repr(&v),
+            "{'kwargs': {'column_name': 'id', 'model': \"{{ get_where_subquery(ref('stg_members')) }}\"}, 'name': 'unique', 'namespace': 'None'}"
+        );
+    }
+}

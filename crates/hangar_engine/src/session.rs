@@ -1,0 +1,174 @@
+//! Load phase: the project files, the profile's target and the Jinja
+//! environment, resolved once per invocation.
+
+use std::collections::BTreeMap;
+
+use hangar_jinja::{Jinja, JinjaConfig, MacroSource};
+use hangar_project::profile::{TargetProfile, find_profiles_dir, is_secret_key, load_profile};
+use hangar_project::{Diagnostic, LoadedProject, load_project};
+use serde_json::{Map, Value};
+
+use crate::Failure;
+use crate::invocation::Invocation;
+
+pub struct Session {
+    pub invocation: Invocation,
+    pub project: LoadedProject,
+    pub profile: TargetProfile,
+    pub jinja: Jinja,
+    /// The `target` context variable (secrets removed).
+    pub target_context: Value,
+    /// Warnings gathered while loading.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Session {
+    pub fn root_package(&self) -> &hangar_project::Package {
+        &self.project.packages[0]
+    }
+
+    pub fn threads(&self) -> usize {
+        self.invocation
+            .threads
+            .unwrap_or(self.profile.threads)
+            .max(1)
+    }
+
+    pub fn adapter_type(&self) -> &str {
+        &self.profile.adapter_type
+    }
+}
+
+/// Load the project, its packages, the profile and the macros.
+pub fn load_session(invocation: Invocation) -> Result<Session, Failure> {
+    let project = load_project(&invocation.project_dir);
+    let (errors, mut warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = project
+        .diagnostics
+        .iter()
+        .cloned()
+        .partition(Diagnostic::is_error);
+    if !errors.is_empty() || project.packages.is_empty() {
+        return Err(Failure::new(errors));
+    }
+    let root = &project.packages[0];
+    let profile_name = root
+        .config
+        .profile
+        .clone()
+        .unwrap_or_else(|| root.config.name.clone());
+    let profiles_dir = find_profiles_dir(invocation.profiles_dir.as_deref(), &project.root);
+    let profile = load_profile(
+        &profiles_dir,
+        &profile_name,
+        invocation.target.as_deref(),
+        &Jinja::render_env_string,
+    )
+    .map_err(|d| Failure::new(vec![d]))?;
+    let target_context = target_context(&profile, invocation.threads);
+    let (jinja, jinja_diags) = Jinja::new(
+        jinja_config(&invocation, &project, &profile, target_context.clone()),
+        macro_sources(&project),
+    );
+    let (jinja_errors, jinja_warnings): (Vec<_>, Vec<_>) =
+        jinja_diags.into_iter().partition(Diagnostic::is_error);
+    if !jinja_errors.is_empty() {
+        return Err(Failure::new(jinja_errors));
+    }
+    warnings.extend(jinja_warnings);
+    Ok(Session {
+        invocation,
+        project,
+        profile,
+        jinja,
+        target_context,
+        warnings,
+    })
+}
+
+/// dbt's `target`: the profile's settings without secrets, plus the names.
+fn target_context(profile: &TargetProfile, threads: Option<usize>) -> Value {
+    let mut target: Map<String, Value> = profile
+        .settings
+        .iter()
+        .filter(|(k, _)| !is_secret_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    target.insert("name".into(), Value::String(profile.target_name.clone()));
+    target.insert(
+        "target_name".into(),
+        Value::String(profile.target_name.clone()),
+    );
+    target.insert(
+        "profile_name".into(),
+        Value::String(profile.profile_name.clone()),
+    );
+    target.insert("type".into(), Value::String(profile.adapter_type.clone()));
+    target.insert("schema".into(), Value::String(profile.schema.clone()));
+    target.insert(
+        "database".into(),
+        profile
+            .database
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
+    );
+    target.insert(
+        "threads".into(),
+        Value::from(threads.unwrap_or(profile.threads)),
+    );
+    Value::Object(target)
+}
+
+fn jinja_config(
+    invocation: &Invocation,
+    project: &LoadedProject,
+    profile: &TargetProfile,
+    target: Value,
+) -> JinjaConfig {
+    let root = &project.packages[0];
+    let package_vars: BTreeMap<String, Map<String, Value>> = project
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), root.config.vars_for_package(&p.name)))
+        .map(|(name, mut vars)| {
+            // A package's own project vars sit under the root's for that package.
+            if let Some(pkg) = project.packages.iter().find(|p| p.name == name && !p.is_root) {
+                for (k, v) in pkg.config.vars_for_package(&name) {
+                    vars.entry(k).or_insert(v);
+                }
+            }
+            (name, vars)
+        })
+        .collect();
+    JinjaConfig {
+        root_package: root.name.clone(),
+        adapter_type: profile.adapter_type.clone(),
+        dispatch: root
+            .config
+            .dispatch
+            .iter()
+            .map(|d| (d.macro_namespace.clone(), d.search_order.clone()))
+            .collect(),
+        target,
+        project_vars: root.config.vars_for_package(&root.name),
+        package_vars,
+        cli_vars: invocation.vars.clone(),
+        invocation_id: invocation.invocation_id.clone(),
+        run_started_at: invocation.started_at,
+        flags: root.config.flags.clone(),
+    }
+}
+
+/// Every macro file of every package, generic test files included.
+fn macro_sources(project: &LoadedProject) -> Vec<MacroSource> {
+    project
+        .packages
+        .iter()
+        .flat_map(|p| p.files.macros.iter().chain(p.files.generic_tests.iter()))
+        .map(|f| MacroSource {
+            package: f.package.clone(),
+            path: f.path.to_string_lossy().into_owned(),
+            contents: f.contents.clone(),
+        })
+        .collect()
+}

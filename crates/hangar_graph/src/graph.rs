@@ -1,0 +1,421 @@
+//! The DAG of nodes: built once, checked for unknown parents and cycles,
+//! then queried by index. Node indices follow `unique_id` order, so any
+//! iteration in index order is already sorted.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+
+use hangar_project::{Diagnostic, codes, suggest};
+use petgraph::algo::kosaraju_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::node::{GraphNode, ResourceType};
+use crate::nodeset::NodeSet;
+
+/// Values derived from a node once, so selection does not allocate per node.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeFacts {
+    /// `fqn` joined with `.`.
+    pub fqn_joined: String,
+    /// The latest version of a versioned model (explicit
+    /// `config.latest_version`, else the highest version of its siblings).
+    pub latest_version: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Graph {
+    nodes: Vec<GraphNode>,
+    facts: Vec<NodeFacts>,
+    index: HashMap<String, usize>,
+    dag: DiGraph<(), ()>,
+    /// Sorted parent / child indices per node.
+    parents: Vec<Vec<usize>>,
+    children: Vec<Vec<usize>>,
+}
+
+impl Graph {
+    /// Builds the DAG. Every problem is reported: duplicate ids, parents
+    /// that do not exist (H300/H301) and each cycle (H302) with its path.
+    pub fn build(mut nodes: Vec<GraphNode>) -> Result<Graph, Vec<Diagnostic>> {
+        nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+        let mut diagnostics = duplicate_ids(&mut nodes);
+        let index: HashMap<String, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.unique_id.clone(), i))
+            .collect();
+        let (parents, mut unknown) = resolve_parents(&nodes, &index);
+        diagnostics.append(&mut unknown);
+        let mut children = vec![Vec::new(); nodes.len()];
+        for (child, ps) in parents.iter().enumerate() {
+            for &parent in ps {
+                children[parent].push(child);
+            }
+        }
+        let mut dag = DiGraph::with_capacity(nodes.len(), 0);
+        for _ in &nodes {
+            dag.add_node(());
+        }
+        for (child, ps) in parents.iter().enumerate() {
+            for &parent in ps {
+                dag.add_edge(NodeIndex::new(parent), NodeIndex::new(child), ());
+            }
+        }
+        diagnostics.extend(cycles(&dag, &nodes));
+        if !diagnostics.is_empty() {
+            return Err(diagnostics);
+        }
+        let facts = node_facts(&nodes);
+        Ok(Graph {
+            nodes,
+            facts,
+            index,
+            dag,
+            parents,
+            children,
+        })
+    }
+
+    pub fn node(&self, id: &str) -> Option<&GraphNode> {
+        self.index.get(id).map(|&i| &self.nodes[i])
+    }
+
+    /// All nodes, sorted by `unique_id`.
+    pub fn nodes(&self) -> impl Iterator<Item = &GraphNode> {
+        self.nodes.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Direct parents, sorted; empty for an unknown id.
+    pub fn parents(&self, id: &str) -> Vec<&str> {
+        self.ids_of(self.index.get(id).map_or(&[][..], |&i| &self.parents[i]))
+    }
+
+    /// Direct children, sorted; empty for an unknown id.
+    pub fn children(&self, id: &str) -> Vec<&str> {
+        self.ids_of(self.index.get(id).map_or(&[][..], |&i| &self.children[i]))
+    }
+
+    /// Ancestors up to `depth` generations (all with `None`), sorted,
+    /// without `id` itself.
+    pub fn ancestors(&self, id: &str, depth: Option<usize>) -> Vec<&str> {
+        self.reach_from(id, depth, Direction::Parents)
+    }
+
+    /// Descendants up to `depth` generations (all with `None`), sorted,
+    /// without `id` itself.
+    pub fn descendants(&self, id: &str, depth: Option<usize>) -> Vec<&str> {
+        self.reach_from(id, depth, Direction::Children)
+    }
+
+    /// Parents before children; ties broken by `unique_id`.
+    pub fn topological_order(&self) -> Vec<&str> {
+        let mut pending: Vec<usize> = self.parents.iter().map(Vec::len).collect();
+        let mut ready: BinaryHeap<Reverse<usize>> = pending
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n == 0)
+            .map(|(i, _)| Reverse(i))
+            .collect();
+        let mut order = Vec::with_capacity(self.nodes.len());
+        while let Some(Reverse(i)) = ready.pop() {
+            order.push(self.nodes[i].unique_id.as_str());
+            for &child in &self.children[i] {
+                pending[child] -= 1;
+                if pending[child] == 0 {
+                    ready.push(Reverse(child));
+                }
+            }
+        }
+        order
+    }
+
+    /// Every node's sorted parents, as dbt's manifest `parent_map`.
+    pub fn parent_map(&self) -> BTreeMap<String, Vec<String>> {
+        self.adjacency_map(&self.parents)
+    }
+
+    /// Every node's sorted children, as dbt's manifest `child_map`.
+    pub fn child_map(&self) -> BTreeMap<String, Vec<String>> {
+        self.adjacency_map(&self.children)
+    }
+
+    /// The petgraph view (node `i` is the `i`-th node in `unique_id` order),
+    /// for callers that want graph algorithms of their own.
+    pub fn petgraph(&self) -> &DiGraph<(), ()> {
+        &self.dag
+    }
+
+    // ---- crate-internal, index-based API used by selection ----
+
+    pub(crate) fn node_at(&self, i: usize) -> &GraphNode {
+        &self.nodes[i]
+    }
+
+    pub(crate) fn facts_at(&self, i: usize) -> &NodeFacts {
+        &self.facts[i]
+    }
+
+    pub(crate) fn index_of(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    pub(crate) fn parent_indices(&self, i: usize) -> &[usize] {
+        &self.parents[i]
+    }
+
+    pub(crate) fn child_indices(&self, i: usize) -> &[usize] {
+        &self.children[i]
+    }
+
+    pub(crate) fn id_at(&self, i: usize) -> &str {
+        &self.nodes[i].unique_id
+    }
+
+    /// Nodes reachable from `start` within `depth` steps, excluding the
+    /// start nodes unless reached through an edge (multi-source BFS: the
+    /// same as the union of each start node's own depth-limited search).
+    /// With `within`, only those nodes are walked (dbt's subgraph of
+    /// enabled nodes).
+    pub(crate) fn reach(
+        &self,
+        start: &NodeSet,
+        depth: Option<usize>,
+        direction: Direction,
+        within: Option<&NodeSet>,
+    ) -> NodeSet {
+        let edges = match direction {
+            Direction::Parents => &self.parents,
+            Direction::Children => &self.children,
+        };
+        let mut reached = NodeSet::new(self.nodes.len());
+        let mut queue: VecDeque<(usize, usize)> = start.iter().map(|i| (i, 0)).collect();
+        let mut seen = start.clone();
+        while let Some((i, distance)) = queue.pop_front() {
+            if depth.is_some_and(|d| distance >= d) {
+                continue;
+            }
+            for &next in &edges[i] {
+                if within.is_some_and(|members| !members.contains(next)) {
+                    continue;
+                }
+                reached.insert(next);
+                if seen.insert(next) {
+                    queue.push_back((next, distance + 1));
+                }
+            }
+        }
+        reached
+    }
+
+    fn reach_from(&self, id: &str, depth: Option<usize>, direction: Direction) -> Vec<&str> {
+        let Some(i) = self.index_of(id) else {
+            return Vec::new();
+        };
+        let mut start = NodeSet::new(self.nodes.len());
+        start.insert(i);
+        let mut reached = self.reach(&start, depth, direction, None);
+        reached.remove(i);
+        reached.iter().map(|j| self.id_at(j)).collect()
+    }
+
+    fn ids_of(&self, indices: &[usize]) -> Vec<&str> {
+        indices.iter().map(|&i| self.id_at(i)).collect()
+    }
+
+    fn adjacency_map(&self, edges: &[Vec<usize>]) -> BTreeMap<String, Vec<String>> {
+        self.nodes
+            .iter()
+            .zip(edges)
+            .map(|(node, targets)| {
+                let ids = targets.iter().map(|&t| self.id_at(t).to_string()).collect();
+                (node.unique_id.clone(), ids)
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Parents,
+    Children,
+}
+
+/// Drops later nodes with an id already seen, reporting each.
+fn duplicate_ids(nodes: &mut Vec<GraphNode>) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    nodes.dedup_by(|later, earlier| {
+        let duplicate = later.unique_id == earlier.unique_id;
+        if duplicate {
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!("two nodes have the unique id `{}`", later.unique_id),
+                )
+                .with_note(format!("defined in `{}`", earlier.original_file_path))
+                .with_note(format!("and in `{}`", later.original_file_path)),
+            );
+        }
+        duplicate
+    });
+    diagnostics
+}
+
+/// Sorted, de-duplicated parent indices per node, plus a diagnostic for
+/// each parent id that is not a node.
+fn resolve_parents(
+    nodes: &[GraphNode],
+    index: &HashMap<String, usize>,
+) -> (Vec<Vec<usize>>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let parents = nodes
+        .iter()
+        .map(|node| {
+            let mut ps: Vec<usize> = node
+                .depends_on
+                .iter()
+                .filter_map(|parent| {
+                    let found = index.get(parent).copied();
+                    if found.is_none() {
+                        diagnostics.push(unknown_parent(node, parent, index));
+                    }
+                    found
+                })
+                .collect();
+            ps.sort_unstable();
+            ps.dedup();
+            ps
+        })
+        .collect();
+    (parents, diagnostics)
+}
+
+fn unknown_parent(node: &GraphNode, parent: &str, index: &HashMap<String, usize>) -> Diagnostic {
+    let code = if parent.starts_with("source.") {
+        codes::UNKNOWN_SOURCE
+    } else {
+        codes::UNKNOWN_REF
+    };
+    let mut diagnostic = Diagnostic::error(
+        code,
+        format!(
+            "`{}` depends on `{parent}`, which is not in the project",
+            node.unique_id
+        ),
+    )
+    .with_note(format!("in `{}`", node.original_file_path));
+    if let Some(near) = suggest(parent, index.keys().map(String::as_str)) {
+        diagnostic = diagnostic.with_hint(format!("did you mean `{near}`?"));
+    }
+    diagnostic
+}
+
+/// One H302 per strongly connected component that is a cycle, naming the
+/// full path from its smallest id back to itself.
+fn cycles(dag: &DiGraph<(), ()>, nodes: &[GraphNode]) -> Vec<Diagnostic> {
+    let mut found: Vec<Vec<usize>> = kosaraju_scc(dag)
+        .into_iter()
+        .filter_map(|component| {
+            let members: Vec<usize> = component.iter().map(|n| n.index()).collect();
+            let is_cycle = members.len() > 1 || dag.contains_edge(component[0], component[0]);
+            is_cycle.then(|| cycle_path(dag, &members))
+        })
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .map(|path| {
+            let text: Vec<&str> = path.iter().map(|&i| nodes[i].unique_id.as_str()).collect();
+            Diagnostic::error(
+                codes::CYCLE,
+                format!("found a cycle: {}", text.join(" -> ")),
+            )
+            .with_note(format!("in `{}`", nodes[path[0]].original_file_path))
+            .with_hint("remove one of these dependencies (a `ref` or `source`) to break the cycle")
+        })
+        .collect()
+}
+
+/// A shortest path from the smallest member back to itself, within the
+/// component; the returned path starts and ends with that member.
+fn cycle_path(dag: &DiGraph<(), ()>, members: &[usize]) -> Vec<usize> {
+    let start = members.iter().copied().min().unwrap_or_default();
+    let in_component = |i: usize| members.contains(&i);
+    let mut previous: HashMap<usize, usize> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    while let Some(i) = queue.pop_front() {
+        let mut next: Vec<usize> = dag
+            .neighbors(NodeIndex::new(i))
+            .map(|n| n.index())
+            .collect();
+        next.sort_unstable();
+        for j in next {
+            if j == start {
+                let mut path = vec![i];
+                let mut at = i;
+                while at != start {
+                    let Some(&p) = previous.get(&at) else { break };
+                    at = p;
+                    path.push(at);
+                }
+                path.reverse();
+                path.push(start);
+                return path;
+            }
+            if in_component(j) && !previous.contains_key(&j) && j != start {
+                previous.insert(j, i);
+                queue.push_back(j);
+            }
+        }
+    }
+    vec![start, start]
+}
+
+fn node_facts(nodes: &[GraphNode]) -> Vec<NodeFacts> {
+    let mut highest: HashMap<(&str, &str), &str> = HashMap::new();
+    for node in nodes
+        .iter()
+        .filter(|n| n.resource_type == ResourceType::Model)
+    {
+        if let Some(version) = node.version.as_deref() {
+            let key = (node.package_name.as_str(), node.name.as_str());
+            let entry = highest.entry(key).or_insert(version);
+            if crate::selector::methods::compare_versions(version, entry).is_gt() {
+                *entry = version;
+            }
+        }
+    }
+    nodes
+        .iter()
+        .map(|node| {
+            let explicit = node
+                .config
+                .get("latest_version")
+                .and_then(json_scalar_string);
+            let derived = node.version.as_ref().and_then(|_| {
+                highest
+                    .get(&(node.package_name.as_str(), node.name.as_str()))
+                    .map(|v| v.to_string())
+            });
+            NodeFacts {
+                fqn_joined: node.fqn.join("."),
+                latest_version: explicit.or(derived),
+            }
+        })
+        .collect()
+}
+
+fn json_scalar_string(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,6 @@
+--- macro macros/broken.sql
+{% macro broken(x) %}
+  {{ x + }}
+{% endmacro %}
+--- model
+select {{ broken(1) }}

@@ -1,0 +1,2 @@
+--- model
+select {{ var('not_defined') }}

@@ -1,0 +1,2 @@
+--- model
+select * from {{ ref('missing') }}

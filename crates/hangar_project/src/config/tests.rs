@@ -1,0 +1,252 @@
+use serde_json::json;
+
+use super::*;
+
+fn map(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("not a mapping: {other}"),
+    }
+}
+
+fn fqn(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn folder_config_cases() {
+    let tree = json!({
+        "+persist_docs": {"relation": true},
+        "materialized": "view",
+        "shop": {
+            "+materialized": "table",
+            "+tags": ["shop"],
+            "meta": {"owner": "data"},
+            "staging": {
+                "+materialized": "view",
+                "+tags": "staging",
+                "schema": "stg",
+                "stg_members": {"+enabled": false}
+            },
+            "docs": {"+schema": "docs_folder"},
+            "marts": {"+ schema": "marts"}
+        },
+        "dbt_utils": {"+enabled": false}
+    });
+    let cases: Vec<(&str, &[&str], Value)> = vec![
+        (
+            "root and package levels",
+            &["shop", "orders"],
+            json!({"persist_docs": {"relation": true}, "materialized": "table", "tags": ["shop"], "meta": {"owner": "data"}}),
+        ),
+        (
+            "folder overrides package, tags append",
+            &["shop", "staging", "stg_orders"],
+            json!({"persist_docs": {"relation": true}, "materialized": "view", "tags": ["shop", "staging"], "meta": {"owner": "data"}, "schema": "stg"}),
+        ),
+        (
+            "node name level",
+            &["shop", "staging", "stg_members"],
+            json!({"persist_docs": {"relation": true}, "materialized": "view", "tags": ["shop", "staging"], "meta": {"owner": "data"}, "schema": "stg", "enabled": false}),
+        ),
+        (
+            "folder named like a config with + keys is a folder",
+            &["shop", "docs", "x"],
+            json!({"persist_docs": {"relation": true}, "materialized": "table", "tags": ["shop"], "meta": {"owner": "data"}, "schema": "docs_folder"}),
+        ),
+        (
+            "key after + is trimmed",
+            &["shop", "marts", "x"],
+            json!({"persist_docs": {"relation": true}, "materialized": "table", "tags": ["shop"], "meta": {"owner": "data"}, "schema": "marts"}),
+        ),
+        (
+            "other package",
+            &["dbt_utils", "m"],
+            json!({"persist_docs": {"relation": true}, "materialized": "view", "enabled": false}),
+        ),
+        (
+            "unknown package gets root level only",
+            &["other", "m"],
+            json!({"persist_docs": {"relation": true}, "materialized": "view"}),
+        ),
+    ];
+    for (name, path, expected) in cases {
+        let package = path[0];
+        assert_eq!(
+            Value::Object(folder_config(&tree, package, &fqn(path))),
+            expected,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn folder_config_without_package_in_fqn_and_empty_tree() {
+    let tree = json!({"shop": {"+materialized": "table"}});
+    assert_eq!(
+        folder_config(&tree, "shop", &fqn(&["m"]))["materialized"],
+        json!("table")
+    );
+    assert!(folder_config(&Value::Null, "shop", &fqn(&["shop", "m"])).is_empty());
+}
+
+#[test]
+fn merge_config_cases() {
+    let cases: Vec<(&str, Value, Value, Value)> = vec![
+        (
+            "clobber",
+            json!({"materialized": "view"}),
+            json!({"materialized": "table"}),
+            json!({"materialized": "table"}),
+        ),
+        (
+            "tags append and dedupe",
+            json!({"tags": ["a", "b"]}),
+            json!({"tags": ["b", "c"]}),
+            json!({"tags": ["a", "b", "c"]}),
+        ),
+        (
+            "tag string",
+            json!({}),
+            json!({"tags": "a"}),
+            json!({"tags": ["a"]}),
+        ),
+        (
+            "tags onto string",
+            json!({"tags": "a"}),
+            json!({"tags": "b"}),
+            json!({"tags": ["a", "b"]}),
+        ),
+        (
+            "hooks append and normalise",
+            json!({"pre-hook": ["a"]}),
+            json!({"pre_hook": "b", "post-hook": {"sql": "c", "transaction": false}}),
+            json!({"pre-hook": ["a", "b"], "post-hook": [{"sql": "c", "transaction": false}]}),
+        ),
+        (
+            "base underscore hook normalised",
+            json!({"post_hook": "a"}),
+            json!({"post-hook": ["b"]}),
+            json!({"post-hook": ["a", "b"]}),
+        ),
+        (
+            "null hook",
+            json!({}),
+            json!({"pre-hook": null}),
+            json!({"pre-hook": []}),
+        ),
+        (
+            "packages append",
+            json!({"packages": ["a"]}),
+            json!({"packages": ["b"]}),
+            json!({"packages": ["a", "b"]}),
+        ),
+        (
+            "meta is dict-merged",
+            json!({"meta": {"a": 1, "b": 1}}),
+            json!({"meta": {"b": 2, "c": 3}}),
+            json!({"meta": {"a": 1, "b": 2, "c": 3}}),
+        ),
+        (
+            "docs and contract merge",
+            json!({"docs": {"show": true, "node_color": null}, "contract": {"enforced": false, "alias_types": true}}),
+            json!({"docs": {"show": false}, "contract": {"enforced": true}}),
+            json!({"docs": {"show": false, "node_color": null}, "contract": {"enforced": true, "alias_types": true}}),
+        ),
+        (
+            "persist_docs merge",
+            json!({"persist_docs": {"relation": true}}),
+            json!({"persist_docs": {"columns": true}}),
+            json!({"persist_docs": {"relation": true, "columns": true}}),
+        ),
+        (
+            "grants replace per key, +key appends",
+            json!({"grants": {"select": ["a"], "insert": ["x"]}}),
+            json!({"grants": {"+select": ["b"], "insert": ["y"]}}),
+            json!({"grants": {"select": ["a", "b"], "insert": ["y"]}}),
+        ),
+        (
+            "grants +key on empty",
+            json!({"grants": {}}),
+            json!({"grants": {"+select": "b"}}),
+            json!({"grants": {"select": ["b"]}}),
+        ),
+        (
+            "meta replaced by non-map",
+            json!({"meta": {"a": 1}}),
+            json!({"meta": null}),
+            json!({"meta": null}),
+        ),
+        (
+            "unique_key list clobbers",
+            json!({"unique_key": "id"}),
+            json!({"unique_key": ["a", "b"]}),
+            json!({"unique_key": ["a", "b"]}),
+        ),
+    ];
+    for (name, base, overlay, expected) in cases {
+        let mut merged = map(base);
+        merge_config(&mut merged, &map(overlay));
+        assert_eq!(Value::Object(merged), expected, "{name}");
+    }
+}
+
+#[test]
+fn defaults_per_resource_type() {
+    let model = default_node_config(ResourceType::Model);
+    assert_eq!(model["materialized"], json!("view"));
+    assert_eq!(model["access"], json!("protected"));
+    assert_eq!(model["lookback"], json!(1));
+    assert_eq!(model["on_schema_change"], json!("ignore"));
+    assert_eq!(model["on_configuration_change"], json!("apply"));
+    assert_eq!(model["docs"], json!({"show": true, "node_color": null}));
+    assert_eq!(
+        model["contract"],
+        json!({"enforced": false, "alias_types": true})
+    );
+    assert_eq!(model["pre-hook"], json!([]));
+    assert_eq!(model.len(), 29);
+
+    let seed = default_node_config(ResourceType::Seed);
+    assert_eq!(seed["materialized"], json!("seed"));
+    assert_eq!(seed["delimiter"], json!(","));
+    assert!(seed["quote_columns"].is_null());
+    assert!(!seed.contains_key("access"));
+
+    let snapshot = default_node_config(ResourceType::Snapshot);
+    assert_eq!(snapshot["materialized"], json!("snapshot"));
+    assert!(snapshot["strategy"].is_null());
+
+    let test = default_node_config(ResourceType::Test);
+    assert_eq!(test["severity"], json!("ERROR"));
+    assert_eq!(test["schema"], json!("dbt_test__audit"));
+    assert_eq!(test["fail_calc"], json!("count(*)"));
+    assert_eq!(test["warn_if"], json!("!= 0"));
+    assert!(!test.contains_key("pre-hook"));
+
+    assert_eq!(
+        default_node_config(ResourceType::Analysis)["materialized"],
+        json!("view")
+    );
+    assert_eq!(
+        default_node_config(ResourceType::Source)["enabled"],
+        json!(true)
+    );
+    assert_eq!(ResourceType::UnitTest.as_str(), "unit_test");
+}
+
+#[test]
+fn defaults_then_folder_then_node_config() {
+    let tree = json!({"shop": {"+materialized": "table", "+tags": ["a"]}});
+    let mut config = default_node_config(ResourceType::Model);
+    merge_config(
+        &mut config,
+        &folder_config(&tree, "shop", &fqn(&["shop", "m"])),
+    );
+    merge_config(
+        &mut config,
+        &map(json!({"tags": ["b"], "materialized": "incremental"})),
+    );
+    assert_eq!(config["materialized"], json!("incremental"));
+    assert_eq!(config["tags"], json!(["a", "b"]));
+}

@@ -1,0 +1,27 @@
+//! Loading a dbt project: files, typed YAML, config trees, profiles and the
+//! diagnostics that describe what is wrong with them.
+//!
+//! **Invariant:** no Jinja, no SQL, no warehouse. Where Jinja is needed
+//! (profiles), callers pass a string renderer.
+//!
+//! Entry point: [`load_project`] returns every package with its files and
+//! parsed property YAML, plus all diagnostics (it never stops at the first).
+
+pub mod config;
+pub mod diagnostic;
+pub mod files;
+mod loader;
+pub mod profile;
+pub mod project;
+pub mod properties;
+mod yaml;
+
+pub use config::{ResourceType, default_node_config, folder_config, merge_config};
+pub use diagnostic::{Diagnostic, Location, Severity, codes, line_col, render, suggest};
+pub use files::{PackageFiles, SourceFile};
+pub use loader::{LoadedProject, Package, load_project};
+pub use profile::{TargetProfile, find_profiles_dir, is_secret_key, load_profile};
+pub use project::{DispatchConfig, ProjectConfig};
+pub use properties::{
+    ColumnDef, ExposureDef, MacroPatch, NodePatch, PropertyFile, SourceDef, SourceTableDef, TestDef,
+};

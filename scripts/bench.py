@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Benchmark hangar on a synthetic project.
+
+    scripts/bench.py parse   --models 10000 --runs 5
+    scripts/bench.py compile --models 10000 --runs 5
+    scripts/bench.py build   --models 1000  --runs 3
+
+Generates the project once (scripts/generate_synthetic_project.py) under
+$TMPDIR/hangar-bench-<N>, builds hangar in release, runs the command several
+times and prints the median, min and max wall time and the peak memory of
+the hangar process. This machine is shared: compare medians, not single runs.
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def target_dir() -> Path:
+    return Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/hangar/target"))
+
+
+def build_hangar() -> Path:
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target_dir()))
+    subprocess.run(
+        ["cargo", "build", "--release", "--quiet", "--bin", "hangar"],
+        cwd=ROOT, env=env, check=True,
+    )
+    return target_dir() / "release" / "hangar"
+
+
+def project_for(models: int) -> Path:
+    path = Path(tempfile.gettempdir()) / f"hangar-bench-{models}"
+    if not (path / "dbt_project.yml").exists():
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts/generate_synthetic_project.py"), str(models), str(path)],
+            check=True,
+        )
+    return path
+
+
+def run_once(binary: Path, command: str, project: Path) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB, and the command's last output line."""
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os.chdir(project)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        log = os.open(str(project / "bench.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(log, 1)
+        os.dup2(devnull, 2)
+        os.execv(str(binary), [str(binary), command, "--project-dir", str(project), "--profiles-dir", str(project)])
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        sys.exit(f"hangar {command} failed; see {project / 'bench.log'}")
+    last = (project / "bench.log").read_text().strip().splitlines()[-1:] or [""]
+    return wall, usage.ru_maxrss / 1024.0, last[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["parse", "compile", "build", "run"])
+    parser.add_argument("--models", type=int, default=10000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    binary = build_hangar()
+    project = project_for(args.models)
+    walls, peaks = [], []
+    for i in range(args.runs):
+        if args.command in ("build", "run"):
+            db = project / "target"
+            for f in db.glob("*.duckdb*"):
+                f.unlink()
+        wall, peak, last = run_once(binary, args.command, project)
+        walls.append(wall)
+        peaks.append(peak)
+        print(f"run {i + 1}: {wall:.3f}s, peak {peak:.0f} MB  ({last})")
+    print(
+        f"hangar {args.command}, {args.models} models, {args.runs} runs: "
+        f"median {statistics.median(walls):.3f}s (min {min(walls):.3f}, max {max(walls):.3f}), "
+        f"peak memory {max(peaks):.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+//! The real binary on fixture projects, with the DuckDB warehouse checked
+//! afterwards: relations, rows and columns.
+
+mod support;
+
+use std::path::Path;
+
+use support::{copy_fixture, run_in, text, write};
+
+fn db(project: &Path) -> duckdb::Connection {
+    duckdb::Connection::open(project.join("target/gym.duckdb")).expect("open warehouse")
+}
+
+fn count(conn: &duckdb::Connection, relation: &str) -> i64 {
+    conn.query_row(&format!("select count(*) from {relation}"), [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("count {relation}: {e}"))
+}
+
+fn relation_type(conn: &duckdb::Connection, schema: &str, name: &str) -> Option<String> {
+    conn.query_row(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+fn columns(conn: &duckdb::Connection, schema: &str, name: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare("select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position")
+        .expect("prepare");
+    stmt.query_map([schema, name], |r| r.get::<_, String>(0))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "hangar failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn build_materializes_every_kind_and_runs_tests() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    let out = run_in(&project, &["build"]);
+    assert_success(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Done. PASS="), "{stdout}");
+    assert!(stdout.contains("ERROR=0"), "{stdout}");
+
+    let conn = db(&project);
+    assert_eq!(relation_type(&conn, "main_raw", "raw_members").as_deref(), Some("BASE TABLE"));
+    assert_eq!(relation_type(&conn, "main_staging", "stg_members").as_deref(), Some("VIEW"));
+    assert_eq!(relation_type(&conn, "main_marts", "dim_members").as_deref(), Some("BASE TABLE"));
+    assert_eq!(relation_type(&conn, "main_marts", "int_visits_enriched"), None, "ephemeral models make no relation");
+    assert_eq!(count(&conn, "main_raw.raw_visits"), 6);
+    assert_eq!(count(&conn, "main_marts.dim_members"), 5);
+    assert_eq!(count(&conn, "main_marts.fct_visits"), 6);
+    assert_eq!(count(&conn, "main_marts.gym_daily"), 5);
+    assert_eq!(count(&conn, "snapshots.members_snapshot"), 5);
+    let visits_of_ada: i64 = conn
+        .query_row("select visit_count from main_marts.dim_members where member_id = 1", [], |r| r.get(0))
+        .expect("ada");
+    assert_eq!(visits_of_ada, 2);
+    let no_tmp: i64 = conn
+        .query_row("select count(*) from information_schema.tables where table_name like '%__hangar_%'", [], |r| r.get(0))
+        .expect("tmp");
+    assert_eq!(no_tmp, 0, "no temporary relations stay behind");
+
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.join("target/run_results.json")).expect("run_results"))
+            .expect("json");
+    let statuses: Vec<&str> = results["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["status"].as_str().expect("status"))
+        .collect();
+    assert!(statuses.contains(&"pass") && statuses.contains(&"success"), "{statuses:?}");
+    assert!(project.join("target/manifest.json").is_file());
+}
+
+#[test]
+fn incremental_models_add_rows_on_the_second_run() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    assert_success(&run_in(&project, &["build"]));
+    let seed = project.join("seeds/raw_visits.csv");
+    let mut rows = std::fs::read_to_string(&seed).expect("seed");
+    rows.push_str("7,2,south,2024-03-04,50\n8,1,north,2024-03-04,65\n");
+    std::fs::write(&seed, rows).expect("write seed");
+    assert_success(&run_in(&project, &["build"]));
+    {
+        let conn = db(&project);
+        assert_eq!(count(&conn, "main_marts.fct_visits"), 8);
+        assert_eq!(count(&conn, "main_marts.visits_appended"), 8);
+        assert_eq!(count(&conn, "main_marts.visits_merged"), 8);
+    }
+    // Appending the same rows again duplicates only the append model's filter-free rows.
+    assert_success(&run_in(&project, &["run", "--select", "visits_merged", "fct_visits"]));
+    {
+        let conn = db(&project);
+        assert_eq!(count(&conn, "main_marts.visits_merged"), 8, "merge updates matched keys");
+        assert_eq!(count(&conn, "main_marts.fct_visits"), 8);
+    }
+    assert_success(&run_in(&project, &["run", "--full-refresh", "--select", "visits_appended"]));
+    assert_eq!(count(&db(&project), "main_marts.visits_appended"), 8);
+}
+
+#[test]
+fn incremental_schema_change_appends_new_columns() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    assert_success(&run_in(&project, &["build"]));
+    write(
+        &project,
+        "models/marts/fct_visits.sql",
+        "{{ config(materialized='incremental', unique_key='visit_id', incremental_strategy='delete+insert', on_schema_change='append_new_columns') }}\nselect visit_id, member_id, gym, visited_on, minutes, minutes * 60 as seconds from {{ ref('stg_visits') }}\n",
+    );
+    assert_success(&run_in(&project, &["run", "--select", "fct_visits"]));
+    let conn = db(&project);
+    assert_eq!(
+        columns(&conn, "main_marts", "fct_visits"),
+        vec!["visit_id", "member_id", "gym", "visited_on", "minutes", "seconds"]
+    );
+    assert_eq!(count(&conn, "main_marts.fct_visits"), 6);
+}
+
+#[test]
+fn a_failing_model_leaves_the_previous_relation_intact() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    assert_success(&run_in(&project, &["build"]));
+    write(&project, "models/marts/dim_members.sql", "select member_id, 1/0 as broken, no_such_column from {{ ref('stg_members') }}\n");
+    let out = run_in(&project, &["run", "--select", "dim_members+"]);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("ERROR creating"), "{stdout}");
+    assert!(stdout.contains("models/marts/dim_members.sql"), "{stdout}");
+    let conn = db(&project);
+    assert_eq!(count(&conn, "main_marts.dim_members"), 5, "previous rows are kept");
+    assert_eq!(columns(&conn, "main_marts", "dim_members"), vec!["member_id", "first_name", "plan", "visit_count"]);
+}
+
+#[test]
+fn a_failure_skips_descendants() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    write(&project, "models/staging/stg_visits.sql", "select * from no_such_table\n");
+    let out = run_in(&project, &["run"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("SKIP relation main_marts.fct_visits"), "{stdout}");
+    assert!(stdout.contains("OK created sql view model main_staging.stg_members"), "{stdout}");
+}
+
+#[test]
+fn a_malformed_seed_gives_a_located_error() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    write(&project, "seeds/raw_members.csv", "member_id,first_name\n1,Ada\n2\n");
+    let out = run_in(&project, &["seed"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("seeds/raw_members.csv:3"), "{stdout}");
+    assert!(stdout.contains("1 fields but the header has 2"), "{stdout}");
+}
+
+#[test]
+fn a_locked_database_file_gives_a_clear_error() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    assert_success(&run_in(&project, &["seed"]));
+    // Hold the file open for writing from another process.
+    let holder = duckdb::Connection::open(project.join("target/gym.duckdb")).expect("hold lock");
+    let out = run_in(&project, &["run"]);
+    drop(holder);
+    assert_eq!(out.status.code(), Some(2), "stdout: {}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("gym.duckdb"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("lock"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_cancels_and_leaves_no_temporary_relation() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    assert_success(&run_in(&project, &["seed"]));
+    write(
+        &project,
+        "models/marts/slow.sql",
+        "select count(*) as n from range(100000000000) a\n",
+    );
+    let child = support::hangar()
+        .args(["run", "--select", "slow", "--project-dir"])
+        .arg(&project)
+        .arg("--profiles-dir")
+        .arg(&project)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130), "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
+    let conn = db(&project);
+    let leftovers: i64 = conn
+        .query_row("select count(*) from information_schema.tables where table_name like 'slow%'", [], |r| r.get(0))
+        .expect("query");
+    assert_eq!(leftovers, 0, "no half-built relation");
+}
+
+#[test]
+fn compile_writes_sql_with_ephemeral_ctes_and_a_manifest() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    let out = run_in(&project, &["compile"]);
+    assert_success(&out);
+    let sql = std::fs::read_to_string(project.join("target/compiled/gym_mini/models/marts/dim_members.sql")).expect("compiled");
+    assert!(sql.contains("with __dbt__cte__int_visits_enriched as ("), "{sql}");
+    assert!(sql.contains(r#""gym"."main_staging"."stg_members""#), "{sql}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest")).expect("json");
+    let node = &manifest["nodes"]["model.gym_mini.dim_members"];
+    assert_eq!(node["schema"], "main_marts");
+    assert_eq!(node["config"]["materialized"], "table");
+    assert_eq!(
+        manifest["metadata"]["dbt_schema_version"],
+        "https://schemas.getdbt.com/dbt/manifest/v12.json"
+    );
+    let test_ids: Vec<&String> = manifest["nodes"].as_object().expect("nodes").keys().filter(|k| k.starts_with("test.")).collect();
+    assert!(test_ids.iter().any(|k| k.starts_with("test.gym_mini.relationships_fct_visits_member_id__member_id__ref_stg_members_.")), "{test_ids:?}");
+}
+
+#[test]
+fn show_previews_rows() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    assert_success(&run_in(&project, &["seed"]));
+    let out = run_in(&project, &["show", "--inline", "select * from {{ ref('raw_members') }} order by member_id", "--limit", "2"]);
+    assert_success(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Ada") && stdout.contains("Grace") && !stdout.contains("Linus"), "{stdout}");
+}
+
+#[test]
+fn json_logs_carry_dbt_event_names() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    let out = run_in(&project, &["--log-format", "json", "seed"]);
+    assert_success(&out);
+    let names: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON object per line"))
+        .map(|v| v["info"]["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for expected in ["MainReportVersion", "NodeStart", "LogSeedResult", "NodeFinished"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+}
