@@ -74,6 +74,14 @@ impl RelationCache {
             .unwrap_or_default()
     }
 
+    /// Every cached relation of every schema.
+    pub fn all_relations(&self) -> Vec<RelationInfo> {
+        self.read()
+            .values()
+            .flat_map(|relations| relations.values().cloned())
+            .collect()
+    }
+
     /// Records a created (or replaced) relation.
     pub fn add(&self, relation: RelationRef, kind: RelationKind) {
         let key = schema_key(relation.database.as_deref(), &relation.schema);
@@ -145,7 +153,10 @@ mod tests {
             }],
         );
         assert!(cache.is_schema_cached(Some("DB"), "ANALYTICS"));
-        assert_eq!(cache.get(&rel("ORDERS")).map(|i| i.kind), Some(RelationKind::Table));
+        assert_eq!(
+            cache.get(&rel("ORDERS")).map(|i| i.kind),
+            Some(RelationKind::Table)
+        );
 
         cache.add(rel("orders__tmp"), RelationKind::View);
         cache.rename(&rel("orders__tmp"), "customers");

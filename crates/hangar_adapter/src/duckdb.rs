@@ -44,16 +44,19 @@ impl std::fmt::Debug for DuckDbAdapter {
 }
 
 impl DuckDbAdapter {
-    pub(crate) fn from_settings(s: &Settings<'_>, project_root: &Path) -> Result<Self, AdapterError> {
+    pub(crate) fn from_settings(
+        s: &Settings<'_>,
+        project_root: &Path,
+    ) -> Result<Self, AdapterError> {
         let path = s.string("path")?.unwrap_or_else(|| IN_MEMORY.to_string());
         let file = (path != IN_MEMORY).then(|| resolve_path(project_root, &path));
         let stem = database_name(file.as_deref());
-        if let Some(database) = s.string("database")? {
-            if !database.eq_ignore_ascii_case(&stem) {
-                return Err(s.config_error(format!(
-                    "'database' is '{database}' but the database opened from 'path' is named '{stem}'; set 'database: {stem}' or remove it"
-                )));
-            }
+        if let Some(database) = s.string("database")?
+            && !database.eq_ignore_ascii_case(&stem)
+        {
+            return Err(s.config_error(format!(
+                "'database' is '{database}' but the database opened from 'path' is named '{stem}'; set 'database: {stem}' or remove it"
+            )));
         }
         let extensions = extension_names(s)?;
         let settings = set_statements(s)?;
@@ -71,6 +74,13 @@ impl DuckDbAdapter {
         settings: Vec<String>,
     ) -> Result<Self, AdapterError> {
         let location = file.map_or_else(|| IN_MEMORY.to_string(), |p| p.display().to_string());
+        if let Some(dir) = file.and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()) {
+            // Like dbt-duckdb, a path under a missing folder (target/) creates it.
+            std::fs::create_dir_all(dir).map_err(|e| AdapterError::Connection {
+                target: target.to_string(),
+                message: format!("cannot create the folder of DuckDB database '{location}': {e}"),
+            })?;
+        }
         let opened = match file {
             Some(path) => duckdb::Connection::open(path),
             None => duckdb::Connection::open_in_memory(),
@@ -102,11 +112,12 @@ impl DuckDbAdapter {
     fn load_extensions(&self, names: &[String]) -> Result<(), AdapterError> {
         self.with_root(|conn| {
             for name in names {
-                conn.execute_batch(&format!("load {name}"))
-                    .map_err(|e| AdapterError::Extension {
+                conn.execute_batch(&format!("load {name}")).map_err(|e| {
+                    AdapterError::Extension {
                         name: name.clone(),
                         message: e.to_string(),
-                    })?;
+                    }
+                })?;
             }
             Ok(())
         })
@@ -124,8 +135,10 @@ fn resolve_path(project_root: &Path, path: &str) -> PathBuf {
 
 /// DuckDB names a database after its file stem; an in-memory one is `memory`.
 fn database_name(file: Option<&Path>) -> String {
-    file.and_then(|p| p.file_stem())
-        .map_or_else(|| "memory".to_string(), |s| s.to_string_lossy().into_owned())
+    file.and_then(|p| p.file_stem()).map_or_else(
+        || "memory".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
 }
 
 fn open_error(target: &str, location: &str, e: &duckdb::Error) -> AdapterError {
@@ -201,10 +214,11 @@ fn is_plain_name(name: &str) -> bool {
 
 fn apply_settings(conn: &duckdb::Connection, settings: &[String]) -> Result<(), AdapterError> {
     for statement in settings {
-        conn.execute_batch(statement).map_err(|e| AdapterError::Database {
-            message: format!("{statement}: {e}"),
-            sql_state: None,
-        })?;
+        conn.execute_batch(statement)
+            .map_err(|e| AdapterError::Database {
+                message: format!("{statement}: {e}"),
+                sql_state: None,
+            })?;
     }
     Ok(())
 }
@@ -245,6 +259,8 @@ impl Adapter for DuckDbAdapter {
             drop_cascade: true,
             multi_statement_execute: true,
             max_identifier_length: None,
+            quote_seed_columns: true,
+            default_incremental_strategy: "delete+insert",
         }
     }
 
@@ -313,7 +329,10 @@ impl Connection for DuckDbConnection {
         let mut rows = statement
             .query(duckdb::params_from_iter(bound))
             .map_err(|e| duck_error(&e))?;
-        let columns = rows.as_ref().map(values::result_columns).unwrap_or_default();
+        let columns = rows
+            .as_ref()
+            .map(values::result_columns)
+            .unwrap_or_default();
         let width = columns.len();
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(|e| duck_error(&e))? {
@@ -389,7 +408,10 @@ impl Connection for DuckDbConnection {
         Ok(rows
             .into_iter()
             .filter_map(|row| {
-                Some(ColumnInfo::new(row.first()?.as_str()?, row.get(1)?.as_str()?))
+                Some(ColumnInfo::new(
+                    row.first()?.as_str()?,
+                    row.get(1)?.as_str()?,
+                ))
             })
             .collect())
     }
@@ -401,11 +423,15 @@ impl Connection for DuckDbConnection {
     }
 
     fn commit(&mut self) -> Result<(), AdapterError> {
-        self.conn.execute_batch("commit").map_err(|e| duck_error(&e))
+        self.conn
+            .execute_batch("commit")
+            .map_err(|e| duck_error(&e))
     }
 
     fn rollback(&mut self) -> Result<(), AdapterError> {
-        self.conn.execute_batch("rollback").map_err(|e| duck_error(&e))
+        self.conn
+            .execute_batch("rollback")
+            .map_err(|e| duck_error(&e))
     }
 
     fn cancel_handle(&self) -> Box<dyn CancelHandle> {
@@ -426,7 +452,10 @@ impl Connection for DuckDbConnection {
             crate::quote_with(&r.identifier, '"')
         );
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-        let classes: Vec<ColumnClass> = columns.iter().map(|c| ColumnClass::of(&c.data_type)).collect();
+        let classes: Vec<ColumnClass> = columns
+            .iter()
+            .map(|c| ColumnClass::of(&c.data_type))
+            .collect();
         let mut appender = self
             .conn
             .appender_with_columns_to_catalog_and_db(&r.identifier, &database, &r.schema, &names)
@@ -446,7 +475,9 @@ impl Connection for DuckDbConnection {
             }
             let mut typed = Vec::with_capacity(row.len());
             for ((cell, class), name) in row.iter().zip(&classes).zip(&names) {
-                let value = class.parse(cell.as_deref()).map_err(|m| bad_value(name, m))?;
+                let value = class
+                    .parse(cell.as_deref())
+                    .map_err(|m| bad_value(name, m))?;
                 typed.push(values::typed_param(value));
             }
             appender
@@ -499,8 +530,13 @@ mod tests {
 
     #[test]
     fn settings_become_set_statements() {
-        let map = settings_map(json!({"settings": {"threads": 4, "memory_limit": "1GB", "preserve_insertion_order": false}}));
-        let s = Settings { target: "dev", map: &map };
+        let map = settings_map(
+            json!({"settings": {"threads": 4, "memory_limit": "1GB", "preserve_insertion_order": false}}),
+        );
+        let s = Settings {
+            target: "dev",
+            map: &map,
+        };
         let mut statements = set_statements(&s).unwrap_or_default();
         statements.sort();
         assert_eq!(
@@ -512,14 +548,21 @@ mod tests {
             ]
         );
         let map = settings_map(json!({"settings": {"x; drop table t": 1}}));
-        let s = Settings { target: "dev", map: &map };
+        let s = Settings {
+            target: "dev",
+            map: &map,
+        };
         assert!(set_statements(&s).is_err());
     }
 
     #[test]
     fn extensions_accept_names_and_maps() {
-        let map = settings_map(json!({"extensions": ["httpfs", {"name": "spatial", "repo": "core"}]}));
-        let s = Settings { target: "dev", map: &map };
+        let map =
+            settings_map(json!({"extensions": ["httpfs", {"name": "spatial", "repo": "core"}]}));
+        let s = Settings {
+            target: "dev",
+            map: &map,
+        };
         assert_eq!(
             extension_names(&s).unwrap_or_default(),
             vec!["httpfs".to_string(), "spatial".to_string()]

@@ -164,7 +164,7 @@ pub trait Adapter: Send + Sync {
 pub trait Connection: Send {
     /// Runs SQL for its effect; returns the rows affected where the warehouse reports it.
     fn execute(&mut self, sql: &str) -> Result<Option<u64>, AdapterError>;
-    /// Runs a query with bound parameters (`$1` in Postgres, `?` or `$1` in DuckDB).
+    /// Runs a query with bound parameters, written `$1`, `$2`, … (every adapter accepts that form).
     fn query(
         &mut self,
         sql: &str,

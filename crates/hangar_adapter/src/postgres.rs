@@ -34,6 +34,7 @@ pub struct PostgresAdapter {
     keepalives_idle: Option<Duration>,
     search_path: Option<String>,
     role: Option<String>,
+    /// Extra connection attempts after a failure to reach the server.
     retries: u64,
 }
 
@@ -82,7 +83,7 @@ impl PostgresAdapter {
                 .map(Duration::from_secs),
             search_path: s.string("search_path")?,
             role: s.string("role")?,
-            retries: s.u64("retries")?.unwrap_or(1).max(1),
+            retries: s.u64("retries")?.unwrap_or(1),
         })
     }
 
@@ -111,7 +112,7 @@ impl PostgresAdapter {
             keepalives_idle: None,
             search_path: None,
             role: None,
-            retries: 1,
+            retries: 0,
         }
     }
 
@@ -145,24 +146,52 @@ impl PostgresAdapter {
         )
     }
 
+    fn connection_error(&self, cause: &str) -> AdapterError {
+        AdapterError::Connection {
+            target: self.target.clone(),
+            message: format!("{}: {cause}", self.describe_endpoint()),
+        }
+    }
+
     fn open_client(&self) -> Result<Client, AdapterError> {
         let config = self.client_config();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match config.connect(NoTls) {
-                Ok(client) => return Ok(client),
+            match connect_within(&config, self.connect_timeout) {
+                Ok(Ok(client)) => return Ok(client),
                 // Refused logins are not retried: they will not get better.
-                Err(e) if e.as_db_error().is_none() && attempt < self.retries => continue,
-                Err(e) => {
-                    return Err(AdapterError::Connection {
-                        target: self.target.clone(),
-                        message: format!("{}: {}", self.describe_endpoint(), describe(&e)),
-                    });
+                Ok(Err(e)) if e.as_db_error().is_none() && attempt <= self.retries => continue,
+                Ok(Err(e)) => return Err(self.connection_error(&describe(&e))),
+                Err(TimedOut) => {
+                    return Err(self.connection_error(&format!(
+                        "no answer from the server within connect_timeout ({} s)",
+                        self.connect_timeout.as_secs()
+                    )));
                 }
             }
         }
     }
+}
+
+struct TimedOut;
+
+/// Connects with a deadline on the whole handshake. The driver's own `connect_timeout`
+/// covers only the TCP connect, so a server that accepts and then stays silent would
+/// hang the run; the abandoned attempt ends with its thread when the socket closes.
+fn connect_within(
+    config: &postgres::Config,
+    timeout: Duration,
+) -> Result<Result<Client, postgres::Error>, TimedOut> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let config = config.clone();
+    std::thread::spawn(move || {
+        let _ = sender.send(config.connect(NoTls));
+    });
+    // A little slack so the driver's own TCP timeout, with its clearer message, wins.
+    receiver
+        .recv_timeout(timeout + Duration::from_millis(500))
+        .map_err(|_| TimedOut)
 }
 
 fn check_sslmode(s: &Settings<'_>) -> Result<(), AdapterError> {
@@ -208,6 +237,8 @@ impl Adapter for PostgresAdapter {
             drop_cascade: true,
             multi_statement_execute: true,
             max_identifier_length: Some(63),
+            quote_seed_columns: true,
+            default_incremental_strategy: "append",
         }
     }
 
@@ -221,6 +252,11 @@ impl Adapter for PostgresAdapter {
 
     fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// Postgres schemas cannot be qualified by a database: it is always the connected one.
+    fn sql_create_schema(&self, _database: Option<&str>, schema: &str) -> String {
+        format!("create schema if not exists {}", self.quote(schema))
     }
 }
 
@@ -383,7 +419,9 @@ impl Connection for PostgresConnection {
     }
 
     fn commit(&mut self) -> Result<(), AdapterError> {
-        self.client.batch_execute("commit").map_err(|e| pg_error(&e))
+        self.client
+            .batch_execute("commit")
+            .map_err(|e| pg_error(&e))
     }
 
     fn rollback(&mut self) -> Result<(), AdapterError> {
@@ -409,7 +447,10 @@ impl Connection for PostgresConnection {
             .collect::<Vec<_>>()
             .join(", ");
         let copy = format!("copy {relation} ({column_list}) from stdin with (format csv)");
-        let classes: Vec<ColumnClass> = columns.iter().map(|c| ColumnClass::of(&c.data_type)).collect();
+        let classes: Vec<ColumnClass> = columns
+            .iter()
+            .map(|c| ColumnClass::of(&c.data_type))
+            .collect();
         let mut writer = self.client.copy_in(&copy).map_err(|e| pg_error(&e))?;
         let mut line = String::new();
         for (index, row) in rows.enumerate() {
@@ -428,9 +469,7 @@ impl Connection for PostgresConnection {
                 .write_all(line.as_bytes())
                 .map_err(|e| AdapterError::database(format!("COPY into {relation} failed: {e}")))?;
         }
-        writer
-            .finish()
-            .map_err(|e| copy_error(&relation, &e))
+        writer.finish().map_err(|e| copy_error(&relation, &e))
     }
 }
 
@@ -482,7 +521,10 @@ fn copy_error(relation: &str, e: &postgres::Error) -> AdapterError {
 
 fn parse_copy_context(context: &str) -> Option<(u64, String)> {
     let after_line = context.split(", line ").nth(1)?;
-    let digits: String = after_line.chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = after_line
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     let row = digits.parse().ok()?;
     let column = after_line
         .split(", column ")
@@ -549,13 +591,67 @@ fn pg_error(e: &postgres::Error) -> AdapterError {
 mod tests {
     use super::*;
 
+    fn adapter() -> PostgresAdapter {
+        PostgresAdapter::new(
+            "dev",
+            "localhost",
+            5432,
+            "me",
+            Some("pw"),
+            "warehouse",
+            "analytics",
+            Duration::from_secs(10),
+        )
+    }
+
+    #[test]
+    fn sql_builders_quote_and_qualify() {
+        let a = adapter();
+        let r = RelationRef::new(Some("warehouse"), "analytics", "my \"odd\" model");
+        let builders = [
+            a.sql_create_table_as(&r, "select 1 as id", false),
+            a.sql_create_table_as(&r, "select 1 as id", true),
+            a.sql_create_view_as(&r, "select 1 as id"),
+            a.sql_rename(&r, "final", RelationKind::Table),
+            a.sql_rename(&r, "final", RelationKind::View),
+            a.sql_drop(&r, RelationKind::View),
+            a.sql_drop(&r, RelationKind::MaterializedView),
+            a.sql_create_schema(Some("warehouse"), "analytics"),
+            a.sql_comment(&r, RelationKind::Table, None, "it's a table")
+                .unwrap_or_default(),
+            a.sql_comment(&r, RelationKind::View, Some("id"), "the id")
+                .unwrap_or_default(),
+        ];
+        insta::assert_snapshot!(builders.join(";\n\n"));
+    }
+
+    #[test]
+    fn names_and_types_follow_postgres() {
+        let a = adapter();
+        assert_eq!(a.quote("a\"b"), "\"a\"\"b\"");
+        assert_eq!(a.normalize_identifier("MyModel"), "mymodel");
+        assert_eq!(a.type_name(crate::LogicalType::String), "text");
+        assert_eq!(a.type_name(crate::LogicalType::Numeric), "numeric(28,6)");
+        assert!(!format!("{a:?}").contains("pw"));
+    }
+
     #[test]
     fn csv_lines_quote_values_and_leave_nulls_bare() {
         let mut line = String::new();
-        let classes = [ColumnClass::Integer, ColumnClass::Text, ColumnClass::Text, ColumnClass::Integer];
+        let classes = [
+            ColumnClass::Integer,
+            ColumnClass::Text,
+            ColumnClass::Text,
+            ColumnClass::Integer,
+        ];
         write_csv_line(
             &mut line,
-            &[Some("1".into()), Some("say \"hi\",\nbye".into()), None, Some(String::new())],
+            &[
+                Some("1".into()),
+                Some("say \"hi\",\nbye".into()),
+                None,
+                Some(String::new()),
+            ],
             &classes,
         );
         assert_eq!(line, "\"1\",\"say \"\"hi\"\",\nbye\",,\n");
@@ -567,7 +663,10 @@ mod tests {
             parse_copy_context("COPY seed, line 3, column id: \"abc\""),
             Some((3, "id".to_string()))
         );
-        assert_eq!(parse_copy_context("COPY seed, line 7"), Some((7, String::new())));
+        assert_eq!(
+            parse_copy_context("COPY seed, line 7"),
+            Some((7, String::new()))
+        );
         assert_eq!(parse_copy_context("SQL function"), None);
     }
 
@@ -575,9 +674,18 @@ mod tests {
     fn sslmode_require_is_refused_clearly() {
         let map = serde_json::json!({"sslmode": "require"});
         let map = map.as_object().cloned().unwrap_or_default();
-        let s = Settings { target: "prod", map: &map };
-        let err = check_sslmode(&s).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("sslmode 'require' is not supported yet"), "{err}");
+        let s = Settings {
+            target: "prod",
+            map: &map,
+        };
+        let err = check_sslmode(&s)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("sslmode 'require' is not supported yet"),
+            "{err}"
+        );
         assert!(err.contains("target 'prod'"), "{err}");
     }
 }

@@ -95,9 +95,7 @@ impl<'a> Settings<'a> {
     }
 
     fn not_a_count(&self, key: &str, value: &str) -> AdapterError {
-        self.config_error(format!(
-            "'{key}' must be a whole number, got '{value}'"
-        ))
+        self.config_error(format!("'{key}' must be a whole number, got '{value}'"))
     }
 
     /// `threads`, at least 1.
@@ -121,7 +119,10 @@ mod tests {
     #[test]
     fn numbers_may_come_as_strings() {
         let map = settings_from(serde_json::json!({"port": "5433", "threads": 4, "host": "h"}));
-        let s = Settings { target: "dev", map: &map };
+        let s = Settings {
+            target: "dev",
+            map: &map,
+        };
         assert_eq!(s.u64("port").ok().flatten(), Some(5433));
         assert_eq!(s.threads().ok(), Some(4));
         assert_eq!(s.string("host").ok().flatten(), Some("h".to_string()));
@@ -131,7 +132,10 @@ mod tests {
     #[test]
     fn bad_numbers_name_key_and_target() {
         let map = settings_from(serde_json::json!({"port": "abc"}));
-        let s = Settings { target: "dev", map: &map };
+        let s = Settings {
+            target: "dev",
+            map: &map,
+        };
         let err = s.u64("port").err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),

@@ -6,13 +6,7 @@ use crate::{Adapter, LogicalType};
 pub fn quote_with(identifier: &str, quote: char) -> String {
     let doubled: String = identifier
         .chars()
-        .flat_map(|c| {
-            if c == quote {
-                vec![c, c]
-            } else {
-                vec![c]
-            }
-        })
+        .flat_map(|c| if c == quote { vec![c, c] } else { vec![c] })
         .collect();
     format!("{quote}{doubled}{quote}")
 }

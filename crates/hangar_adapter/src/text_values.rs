@@ -46,8 +46,12 @@ impl ColumnClass {
             "DECIMAL" | "NUMERIC" | "NUMBER" => ColumnClass::Decimal,
             "BOOLEAN" | "BOOL" | "LOGICAL" => ColumnClass::Boolean,
             "DATE" => ColumnClass::Date,
-            "TIMESTAMP" | "DATETIME" | "TIMESTAMP WITHOUT TIME ZONE" | "TIMESTAMP_NS"
-            | "TIMESTAMP_MS" | "TIMESTAMP_S" => ColumnClass::Timestamp,
+            "TIMESTAMP"
+            | "DATETIME"
+            | "TIMESTAMP WITHOUT TIME ZONE"
+            | "TIMESTAMP_NS"
+            | "TIMESTAMP_MS"
+            | "TIMESTAMP_S" => ColumnClass::Timestamp,
             _ => ColumnClass::Text,
         }
     }
@@ -152,8 +156,14 @@ mod tests {
         assert_eq!(ColumnClass::of("DECIMAL(10,2)"), ColumnClass::Decimal);
         assert_eq!(ColumnClass::of("numeric"), ColumnClass::Decimal);
         assert_eq!(ColumnClass::of("double precision"), ColumnClass::Float);
-        assert_eq!(ColumnClass::of("timestamp without time zone"), ColumnClass::Timestamp);
-        assert_eq!(ColumnClass::of("TIMESTAMP WITH TIME ZONE"), ColumnClass::Text);
+        assert_eq!(
+            ColumnClass::of("timestamp without time zone"),
+            ColumnClass::Timestamp
+        );
+        assert_eq!(
+            ColumnClass::of("TIMESTAMP WITH TIME ZONE"),
+            ColumnClass::Text
+        );
         assert_eq!(ColumnClass::of("character varying(20)"), ColumnClass::Text);
         assert_eq!(ColumnClass::of("boolean"), ColumnClass::Boolean);
         assert_eq!(ColumnClass::of("date"), ColumnClass::Date);
@@ -162,13 +172,22 @@ mod tests {
     #[test]
     fn parses_cells_by_class() {
         let date = NaiveDate::from_ymd_opt(2024, 2, 29);
-        assert_eq!(ColumnClass::Integer.parse(Some(" 42 ")), Ok(TypedValue::Int(42)));
-        assert_eq!(ColumnClass::Float.parse(Some("1.5")), Ok(TypedValue::Float(1.5)));
+        assert_eq!(
+            ColumnClass::Integer.parse(Some(" 42 ")),
+            Ok(TypedValue::Int(42))
+        );
+        assert_eq!(
+            ColumnClass::Float.parse(Some("1.5")),
+            Ok(TypedValue::Float(1.5))
+        );
         assert_eq!(
             ColumnClass::Decimal.parse(Some("-12.30")),
             Ok(TypedValue::Decimal("-12.30".into()))
         );
-        assert_eq!(ColumnClass::Boolean.parse(Some("TRUE")), Ok(TypedValue::Bool(true)));
+        assert_eq!(
+            ColumnClass::Boolean.parse(Some("TRUE")),
+            Ok(TypedValue::Bool(true))
+        );
         assert_eq!(
             ColumnClass::Date.parse(Some("2024-02-29")),
             Ok(TypedValue::Date(date.unwrap_or_default()))
@@ -176,13 +195,15 @@ mod tests {
         assert_eq!(
             ColumnClass::Timestamp.parse(Some("2024-02-29 13:01:02.5")),
             Ok(TypedValue::Timestamp(
-                date.and_then(|d| d.and_hms_milli_opt(13, 1, 2, 500)).unwrap_or_default()
+                date.and_then(|d| d.and_hms_milli_opt(13, 1, 2, 500))
+                    .unwrap_or_default()
             ))
         );
         assert_eq!(
             ColumnClass::Timestamp.parse(Some("2024-02-29")),
             Ok(TypedValue::Timestamp(
-                date.and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default()
+                date.and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .unwrap_or_default()
             ))
         );
     }
@@ -190,7 +211,10 @@ mod tests {
     #[test]
     fn empty_cells_are_null_except_for_text() {
         assert_eq!(ColumnClass::Integer.parse(Some("")), Ok(TypedValue::Null));
-        assert_eq!(ColumnClass::Text.parse(Some("")), Ok(TypedValue::Text(String::new())));
+        assert_eq!(
+            ColumnClass::Text.parse(Some("")),
+            Ok(TypedValue::Text(String::new()))
+        );
         assert_eq!(ColumnClass::Text.parse(None), Ok(TypedValue::Null));
     }
 

@@ -121,4 +121,9 @@ pub struct Capabilities {
     pub multi_statement_execute: bool,
     /// Longest identifier the warehouse keeps (Postgres truncates at 63 bytes).
     pub max_identifier_length: Option<usize>,
+    /// Seed column names are quoted unless the seed says `quote_columns: false`
+    /// (dbt-snowflake leaves them unquoted so they upper-case).
+    pub quote_seed_columns: bool,
+    /// The adapter's default `incremental_strategy`, as in its dbt adapter.
+    pub default_incremental_strategy: &'static str,
 }

@@ -280,7 +280,7 @@ fn run_description(nodes: &[&Node]) -> String {
         .join(", ")
 }
 
-struct NodeRunner<'a> {
+pub(crate) struct NodeRunner<'a> {
     session: &'a Session,
     parsed: &'a ParsedProject,
     compiler: Compiler<'a>,
@@ -319,7 +319,7 @@ pub(crate) struct Executed {
 }
 
 impl Executed {
-    fn error(message: String, compiled_code: Option<String>) -> Self {
+    pub(crate) fn error(message: String, compiled_code: Option<String>) -> Self {
         Executed {
             status: NodeStatus::Error,
             message,

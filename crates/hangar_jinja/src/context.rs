@@ -959,6 +959,7 @@ pub(crate) fn render_env_string(template: &str) -> Result<String, String> {
     }
     let env = ENV.get_or_init(|| {
         let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_function("env_var", |name: String, default: Option<Value>| {
             env_var(&name, default).map_err(|m| Error::new(ErrorKind::InvalidOperation, m))
         });

@@ -70,6 +70,9 @@ pub(crate) struct Registry {
 impl Registry {
     pub fn build(config: JinjaConfig, sources: Vec<MacroSource>) -> (Registry, Vec<Diagnostic>) {
         let mut env = Environment::new();
+        // SQL is never escaped: without this, minijinja would JSON-escape
+        // templates named `*.yml` (generic tests) or `*.json`.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         crate::context::install_globals(&mut env);
         let mut registry = Registry {
             target: crate::context::ser(&config.target),

@@ -7,6 +7,10 @@
 //! Entry point: [`load_project`] returns every package with its files and
 //! parsed property YAML, plus all diagnostics (it never stops at the first).
 
+// `Diagnostic` is this project's error type: errors are rare and carry the
+// file, snippet and hint, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod config;
 pub mod diagnostic;
 pub mod files;

@@ -23,6 +23,9 @@ pub struct PropertyFile {
     pub package: String,
     /// Path relative to the package root.
     pub path: PathBuf,
+    /// The file's text, for diagnostics' snippets.
+    #[serde(skip)]
+    pub contents: std::sync::Arc<str>,
     pub models: Vec<NodePatch>,
     pub seeds: Vec<NodePatch>,
     pub snapshots: Vec<NodePatch>,
@@ -191,6 +194,7 @@ pub fn parse_property_file(file: &SourceFile, display: &Path) -> (PropertyFile, 
     let mut out = PropertyFile {
         package: file.package.clone(),
         path: file.path.clone(),
+        contents: file.contents.clone(),
         ..PropertyFile::default()
     };
     let value = match yaml::parse(&file.contents) {

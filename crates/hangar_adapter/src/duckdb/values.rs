@@ -92,7 +92,11 @@ fn type_name(handle: &LogicalTypeHandle) -> String {
         LogicalTypeId::Interval => "INTERVAL",
         LogicalTypeId::Uuid => "UUID",
         LogicalTypeId::Decimal => {
-            return format!("DECIMAL({},{})", handle.decimal_width(), handle.decimal_scale());
+            return format!(
+                "DECIMAL({},{})",
+                handle.decimal_width(),
+                handle.decimal_scale()
+            );
         }
         other => return format!("{other:?}").to_uppercase(),
     };
@@ -116,8 +120,12 @@ fn owned_to_json(value: Duck) -> Value {
         Duck::USmallInt(i) => Value::from(i),
         Duck::UInt(i) => Value::from(i),
         Duck::UBigInt(i) => Value::from(i),
-        Duck::HugeInt(i) => i64::try_from(i).map_or_else(|_| Value::from(i.to_string()), Value::from),
-        Duck::UHugeInt(i) => u64::try_from(i).map_or_else(|_| Value::from(i.to_string()), Value::from),
+        Duck::HugeInt(i) => {
+            i64::try_from(i).map_or_else(|_| Value::from(i.to_string()), Value::from)
+        }
+        Duck::UHugeInt(i) => {
+            u64::try_from(i).map_or_else(|_| Value::from(i.to_string()), Value::from)
+        }
         Duck::Float(f) => float_to_json(f64::from(f)),
         Duck::Double(f) => float_to_json(f),
         Duck::Decimal(d) => decimal_to_json(&d.to_string()),
@@ -126,9 +134,14 @@ fn owned_to_json(value: Duck) -> Value {
         Duck::Blob(b) | Duck::Geometry(b) => Value::String(hex(&b)),
         Duck::Date32(days) => date(days),
         Duck::Time64(unit, v) => time(unit.to_micros(v)),
-        Duck::Interval { months, days, nanos } => {
-            Value::String(format!("{months} months {days} days {} microseconds", nanos / 1000))
-        }
+        Duck::Interval {
+            months,
+            days,
+            nanos,
+        } => Value::String(format!(
+            "{months} months {days} days {} microseconds",
+            nanos / 1000
+        )),
         Duck::List(items) | Duck::Array(items) => {
             Value::Array(items.into_iter().map(owned_to_json).collect())
         }
@@ -164,7 +177,9 @@ fn hex(bytes: &[u8]) -> String {
 fn date(days: i32) -> Value {
     NaiveDate::from_ymd_opt(1970, 1, 1)
         .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(i64::from(days))))
-        .map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%d").to_string()))
+        .map_or(Value::Null, |d| {
+            Value::String(d.format("%Y-%m-%d").to_string())
+        })
 }
 
 fn timestamp(micros: i64) -> Value {

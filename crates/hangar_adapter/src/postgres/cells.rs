@@ -97,7 +97,9 @@ fn date(days: i32) -> Value {
         _ => epoch()
             .date()
             .checked_add_signed(Duration::days(i64::from(days)))
-            .map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%d").to_string())),
+            .map_or(Value::Null, |d| {
+                Value::String(d.format("%Y-%m-%d").to_string())
+            }),
     }
 }
 
@@ -137,13 +139,17 @@ fn uuid(raw: &[u8]) -> String {
 /// The binary NUMERIC format: ndigits, weight, sign, dscale, then base-10000 digits.
 fn numeric(raw: &[u8]) -> Result<String, DecodeError> {
     let word = |i: usize| -> Result<i16, DecodeError> {
-        Ok(i16::from_be_bytes(fixed(raw.get(i * 2..i * 2 + 2).unwrap_or_default())?))
+        Ok(i16::from_be_bytes(fixed(
+            raw.get(i * 2..i * 2 + 2).unwrap_or_default(),
+        )?))
     };
     let ndigits = usize::try_from(word(0)?).map_err(|_| "negative digit count")?;
     let weight = i64::from(word(1)?);
     let sign = word(2)? as u16;
     let dscale = usize::try_from(word(3)?).map_err(|_| "negative scale")?;
-    let digits = (0..ndigits).map(|i| word(4 + i)).collect::<Result<Vec<_>, _>>()?;
+    let digits = (0..ndigits)
+        .map(|i| word(4 + i))
+        .collect::<Result<Vec<_>, _>>()?;
     match sign {
         0xC000 => return Ok("NaN".into()),
         0xD000 => return Ok("Infinity".into()),

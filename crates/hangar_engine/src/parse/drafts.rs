@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hangar_graph::ResourceType;
-use hangar_project::config::{default_node_config, folder_config, merge_config};
+use hangar_project::config::{folder_config, merge_config};
 use hangar_project::{Package, SourceFile};
 use serde_json::{Map, Value};
 
@@ -36,6 +36,11 @@ pub fn split_resource_path<'a>(path: &'a str, folders: &[String]) -> (&'a str, &
     ("", path)
 }
 
+/// dbt's complete default config for a resource type (from a dbt 1.11 manifest).
+pub fn default_config(rt: ResourceType) -> Map<String, Value> {
+    hangar_artifacts::config_defaults::for_resource_type(crate::manifest::artifact_type(rt))
+}
+
 /// `[package, folders…, name]`.
 pub fn fqn_for(package: &str, path_in_folder: &str, name: &str) -> Vec<String> {
     let mut fqn = vec![package.to_string()];
@@ -59,7 +64,7 @@ pub fn folder_configs(
     root: &Package,
     fqn: &[String],
 ) -> FolderConfig {
-    let mut config = default_node_config(&rt.to_string());
+    let mut config = default_config(rt);
     let mut unrendered = Map::new();
     let own = folder_config(config_tree(&package.config, rt), &package.name, fqn);
     merge_config(&mut config, &own);
@@ -187,7 +192,7 @@ pub fn inline_draft(root: &Package, sql: &str) -> Node {
         fqn: vec![root.name.clone(), name.to_string()],
         raw_code: sql.into(),
         checksum: String::new(),
-        config: default_node_config("model"),
+        config: default_config(ResourceType::Model),
         unrendered_config: Map::new(),
         description: String::new(),
         columns: Map::new(),

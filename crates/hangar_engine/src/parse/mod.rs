@@ -66,7 +66,7 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
         .project
         .packages
         .iter()
-        .flat_map(|p| p.files.property_files.iter())
+        .flat_map(|p| p.properties.iter())
         .collect();
     let mut duplicate_patches = Vec::new();
     let patch_index = index_patches(property_files.iter().copied(), &mut duplicate_patches);
@@ -430,14 +430,49 @@ fn doc_blocks(packages: &[Package], diagnostics: &mut Vec<Diagnostic>) -> BTreeM
 fn exposures(session: &Session) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for package in &session.project.packages {
-        for file in &package.files.property_files {
+        for file in &package.properties {
             for e in &file.exposures {
                 let id = format!("exposure.{}.{}", package.name, e.name);
-                out.insert(id, e.raw.clone());
+                let exposure = exposure_json(e, &package.name, &id, file);
+                out.insert(id, exposure);
             }
         }
     }
     out
+}
+
+/// An exposure as dbt writes it in the manifest.
+fn exposure_json(
+    e: &hangar_project::ExposureDef,
+    package: &str,
+    unique_id: &str,
+    file: &hangar_project::PropertyFile,
+) -> Value {
+    let path = path_string(&file.path);
+    serde_json::json!({
+        "name": e.name,
+        "resource_type": "exposure",
+        "package_name": package,
+        "path": path,
+        "original_file_path": path,
+        "unique_id": unique_id,
+        "fqn": [package, e.name],
+        "type": e.exposure_type,
+        "owner": e.owner,
+        "description": e.description.clone().unwrap_or_default(),
+        "label": e.label,
+        "maturity": e.maturity,
+        "meta": e.meta,
+        "tags": e.tags,
+        "config": {"enabled": true, "tags": e.tags, "meta": e.meta},
+        "unrendered_config": {},
+        "url": e.url,
+        "depends_on": {"macros": [], "nodes": []},
+        "refs": [],
+        "sources": [],
+        "metrics": [],
+        "created_at": 0.0,
+    })
 }
 
 fn graph_nodes(nodes: &BTreeMap<String, Node>, sources: &BTreeMap<String, SourceNode>) -> Vec<GraphNode> {

@@ -69,12 +69,12 @@ pub fn apply_patch(node: &mut Node, patch: &PatchRef<'_>) {
         }
         patch_config.insert("meta".into(), Value::Object(meta));
     }
-    if let Some(docs) = p.docs.as_object().filter(|d| !d.is_empty()) {
-        patch_config.insert("docs".into(), Value::Object(docs.clone()));
+    if !p.docs.is_empty() {
+        patch_config.insert("docs".into(), Value::Object(p.docs.clone()));
     }
     merge_config(&mut node.config, &patch_config);
     merge_config(&mut node.unrendered_config, &patch_config);
-    node.description = p.description.clone();
+    node.description = p.description.clone().unwrap_or_default();
     node.columns = columns_json(&p.columns);
     node.patch_path = Some(format!(
         "{}://{}",
@@ -103,7 +103,7 @@ pub fn columns_json(columns: &[ColumnDef]) -> Map<String, Value> {
                 c.name.clone(),
                 json!({
                     "name": c.name,
-                    "description": c.description,
+                    "description": c.description.clone().unwrap_or_default(),
                     "meta": meta,
                     "data_type": c.data_type,
                     "constraints": c.constraints,

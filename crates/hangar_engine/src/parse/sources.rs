@@ -46,7 +46,7 @@ fn source_node(
     let mut config = folder_configs(ResourceType::Source, package, root, &fqn).config;
     merge_config(&mut config, &src.config);
     merge_config(&mut config, &table.config);
-    let schema = src.schema.clone().unwrap_or_else(|| src.name.clone());
+    let schema = src.schema.clone();
     let database = src
         .database
         .clone()
@@ -70,8 +70,8 @@ fn source_node(
         schema,
         identifier,
         relation_name: String::new(),
-        description: table.description.clone(),
-        source_description: src.description.clone(),
+        description: table.description.clone().unwrap_or_default(),
+        source_description: src.description.clone().unwrap_or_default(),
         loader: src.loader.clone().unwrap_or_default(),
         columns: columns_json(&table.columns),
         meta: table.meta.clone(),
@@ -83,19 +83,20 @@ fn source_node(
             .loaded_at_field
             .clone()
             .or_else(|| src.loaded_at_field.clone()),
-        freshness: merge_freshness(&src.freshness, &table.freshness),
-        external: table.external.clone(),
+        freshness: merge_freshness(src.freshness.as_ref(), table.freshness.as_ref()),
+        external: table.external.clone().unwrap_or(Value::Null),
     }
 }
 
-fn merge_freshness(source: &Value, table: &Value) -> Value {
+/// A table's freshness overrides its source's key by key.
+fn merge_freshness(source: Option<&Value>, table: Option<&Value>) -> Value {
     match (source, table) {
-        (_, Value::Object(t)) => {
-            let mut merged: Map<String, Value> = source.as_object().cloned().unwrap_or_default();
+        (s, Some(Value::Object(t))) => {
+            let mut merged: Map<String, Value> = s.and_then(Value::as_object).cloned().unwrap_or_default();
             merged.extend(t.clone());
             Value::Object(merged)
         }
-        (s, Value::Null) => s.clone(),
-        (_, t) => t.clone(),
+        (s, None) => s.cloned().unwrap_or(Value::Null),
+        (_, Some(t)) => t.clone(),
     }
 }
