@@ -97,6 +97,15 @@ pub trait Adapter: Send + Sync {
         )
     }
 
+    /// Only used where [`Capabilities::create_or_replace_view`] holds.
+    fn sql_create_or_replace_view(&self, r: &RelationRef, select_sql: &str) -> String {
+        format!(
+            "create or replace view {} as (\n{}\n)",
+            self.render_relation(r),
+            select_sql
+        )
+    }
+
     /// Renames within the same schema; `to_identifier` is a bare name.
     fn sql_rename(&self, from: &RelationRef, to_identifier: &str, kind: RelationKind) -> String {
         format!(

@@ -229,7 +229,9 @@ impl Adapter for PostgresAdapter {
         Capabilities {
             transactional_ddl: true,
             create_or_replace_table: false,
-            create_or_replace_view: true,
+            // `create or replace view` cannot drop or retype columns in
+            // Postgres, so views are built aside and swapped like tables.
+            create_or_replace_view: false,
             merge: true,
             comments: true,
             rename_keeps_schema: true,

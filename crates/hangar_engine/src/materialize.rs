@@ -151,7 +151,7 @@ pub fn view(
     let caps = t.adapter.capabilities();
     let existing = t.existing();
     if caps.create_or_replace_view && matches!(existing, None | Some(RelationKind::View)) {
-        conn.execute(&t.adapter.sql_create_view_as(&t.relation, sql))?;
+        conn.execute(&t.adapter.sql_create_or_replace_view(&t.relation, sql))?;
         t.cache.add(t.relation.clone(), RelationKind::View);
     } else {
         let tmp = t.with_suffix(TMP_SUFFIX);

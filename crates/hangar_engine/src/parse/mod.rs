@@ -79,16 +79,16 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
     report_unused_patches(&patch_index, &used_patches, &mut diagnostics);
 
     let resolver = ParseResolver::new(session, &docs);
-    let rendered: Vec<Result<Node, Diagnostic>> = drafts
+    let rendered: Vec<(Node, Option<Diagnostic>)> = drafts
         .into_par_iter()
         .map(|node| render_for_parse(session, &resolver, node))
         .collect();
     let mut nodes = Vec::with_capacity(rendered.len());
-    for r in rendered {
-        match r {
-            Ok(n) => nodes.push(n),
-            Err(d) => diagnostics.push(d),
-        }
+    for (node, problem) in rendered {
+        // A node that failed to render stays, so refs to it resolve and the
+        // render error is reported once, without follow-on errors.
+        nodes.push(node);
+        diagnostics.extend(problem);
     }
 
     let mut sources = BTreeMap::new();
@@ -100,7 +100,9 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
             sources.insert(source.unique_id.clone(), source);
         }
     }
-    nodes.extend(yaml_tests(session, &property_files, &nodes, &sources, &mut diagnostics));
+    let mut tests = yaml_tests(session, &property_files, &nodes, &sources, &mut diagnostics);
+    render_test_configs(session, &resolver, &mut tests, &mut diagnostics);
+    nodes.extend(tests);
 
     let (enabled, disabled) = split_disabled(nodes);
     let mut nodes = check_duplicates(enabled, &mut diagnostics);
@@ -228,10 +230,10 @@ fn duplicate_patch(first: &PatchRef<'_>, second: &PatchRef<'_>) -> Diagnostic {
     .with_hint("keep one entry per node across all property files")
 }
 
-fn render_for_parse(session: &Session, resolver: &ParseResolver<'_>, mut node: Node) -> Result<Node, Diagnostic> {
+fn render_for_parse(session: &Session, resolver: &ParseResolver<'_>, mut node: Node) -> (Node, Option<Diagnostic>) {
     if node.resource_type == ResourceType::Seed {
         finish_config(&mut node);
-        return Ok(node);
+        return (node, None);
     }
     let input = NodeInput {
         phase: Phase::Parse,
@@ -247,7 +249,13 @@ fn render_for_parse(session: &Session, resolver: &ParseResolver<'_>, mut node: N
         model: node_context(&node),
         extra: Map::new(),
     };
-    let out = session.jinja.render_node(&input, resolver, None)?;
+    let out = match session.jinja.render_node(&input, resolver, None) {
+        Ok(out) => out,
+        Err(d) => {
+            finish_config(&mut node);
+            return (node, Some(d));
+        }
+    };
     hangar_project::config::merge_config(&mut node.config, &out.config);
     hangar_project::config::merge_config(&mut node.unrendered_config, &out.config);
     node.refs = out
@@ -263,8 +271,8 @@ fn render_for_parse(session: &Session, resolver: &ParseResolver<'_>, mut node: N
     node.sources = out.sources;
     node.depends_on_macros = out.macros_called.into_iter().collect();
     finish_config(&mut node);
-    check_materialization(&node)?;
-    Ok(node)
+    let problem = check_materialization(&node).err();
+    (node, problem)
 }
 
 const MATERIALIZATIONS: &[&str] = &[
@@ -359,6 +367,35 @@ fn yaml_tests(
         }
     }
     tests
+}
+
+/// dbt renders a generic test's string configs (`where: "x > '{{ var(...) }}'"`).
+fn render_test_configs(
+    session: &Session,
+    resolver: &ParseResolver<'_>,
+    tests: &mut [Node],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for test in tests.iter_mut() {
+        let templated: Vec<String> = test
+            .config
+            .iter()
+            .filter(|(_, v)| v.as_str().is_some_and(|s| s.contains("{{") || s.contains("{%")))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in templated {
+            let Some(template) = test.config.get(&key).and_then(Value::as_str).map(str::to_string) else {
+                continue;
+            };
+            let input = NodeInput::new(Phase::Parse, &test.package_name, &test.original_file_path, "");
+            match session.jinja.render_string(&template, &input, resolver, None) {
+                Ok(rendered) => {
+                    test.config.insert(key, Value::String(rendered));
+                }
+                Err(d) => diagnostics.push(d),
+            }
+        }
+    }
 }
 
 fn split_disabled(nodes: Vec<Node>) -> (Vec<Node>, BTreeMap<String, Vec<Node>>) {
