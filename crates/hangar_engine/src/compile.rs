@@ -223,15 +223,14 @@ impl Resolver for CompileResolver<'_, '_> {
     }
 }
 
-/// `target/compiled/<package>/<original_file_path>` (tests from YAML are
-/// written under the YAML file's folder, as dbt does).
+/// `target/compiled/<package>/<original_file_path>`.
 pub fn compiled_path(target_dir: &Path, node: &Node) -> PathBuf {
     let mut p = target_dir.join("compiled").join(&node.package_name);
-    if node.test.as_ref().is_some_and(|t| t.is_generic) {
-        p.push(&node.original_file_path);
-        p.push(&node.path);
-    } else {
-        p.push(&node.original_file_path);
+    p.push(&node.original_file_path);
+    // Nodes defined in YAML (generic tests, YAML snapshots) go in a folder
+    // named after their file.
+    if node.original_file_path.ends_with(".yml") || node.original_file_path.ends_with(".yaml") {
+        p.push(format!("{}.sql", node.name));
     }
     p
 }

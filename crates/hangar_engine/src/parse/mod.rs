@@ -168,6 +168,7 @@ fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnosti
             }
         }
     }
+    nodes.extend(yaml_snapshots(session, root));
     for node in &mut nodes {
         if node.resource_type == ResourceType::Test {
             node.test = Some(crate::node::TestNodeData {
@@ -182,6 +183,31 @@ fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnosti
         }
     }
     nodes
+}
+
+/// dbt 1.9+ snapshots declared in YAML: `snapshots: [{name, relation, config}]`.
+fn yaml_snapshots(session: &Session, root: &Package) -> Vec<Node> {
+    let mut out = Vec::new();
+    for package in &session.project.packages {
+        for file in &package.properties {
+            for patch in &file.snapshots {
+                let Some(relation) = patch.extra.get("relation").and_then(Value::as_str) else {
+                    continue;
+                };
+                let code: Arc<str> = format!("select * from {{{{ {relation} }}}}").into();
+                let source = SourceFile {
+                    package: package.name.clone(),
+                    path: file.path.clone(),
+                    abs_path: package.root.join(&file.path),
+                    contents: code.clone(),
+                    checksum: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(code.as_bytes())),
+                };
+                let folders = &package.config.snapshot_paths;
+                out.push(draft(ResourceType::Snapshot, package, root, &source, folders, &patch.name, code));
+            }
+        }
+    }
+    out
 }
 
 fn apply_patches(nodes: &mut [Node], index: &PatchIndex<'_>) -> Vec<(String, ResourceType, String)> {
