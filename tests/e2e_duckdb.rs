@@ -148,6 +148,7 @@ fn a_failing_model_leaves_the_previous_relation_intact() {
 #[test]
 fn a_failure_skips_descendants() {
     let (_tmp, project) = copy_fixture("gym_mini");
+    assert_success(&run_in(&project, &["seed"]));
     write(&project, "models/staging/stg_visits.sql", "select * from no_such_table\n");
     let out = run_in(&project, &["run"]);
     assert_eq!(out.status.code(), Some(1));

@@ -64,6 +64,10 @@ pub fn load_session(invocation: Invocation) -> Result<Session, Failure> {
         &Jinja::render_env_string,
     )
     .map_err(|d| Failure::new(vec![d]))?;
+    let mut profile = profile;
+    if profile.database.is_none() {
+        profile.database = hangar_adapter::target_database(&profile.adapter_type, &profile.settings);
+    }
     let target_context = target_context(&profile, invocation.threads);
     let (jinja, jinja_diags) = Jinja::new(
         jinja_config(&invocation, &project, &profile, target_context.clone()),
