@@ -24,7 +24,11 @@ impl Style {
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::io::stdout().is_terminal()
             && format == LogFormat::Text;
-        Style { format, color, quiet }
+        Style {
+            format,
+            color,
+            quiet,
+        }
     }
 
     fn paint(&self, text: &str, code: &str) -> String {
@@ -81,7 +85,13 @@ impl TerminalReporter {
     pub fn version_banner(&self) {
         let msg = format!("Running with hangar={}", env!("CARGO_PKG_VERSION"));
         match self.style.format {
-            LogFormat::Json => self.json("MainReportVersion", "A001", "info", &msg, json!({"version": format!("={}", env!("CARGO_PKG_VERSION")), "log_version": 3})),
+            LogFormat::Json => self.json(
+                "MainReportVersion",
+                "A001",
+                "info",
+                &msg,
+                json!({"version": format!("={}", env!("CARGO_PKG_VERSION")), "log_version": 3}),
+            ),
             LogFormat::Text if !self.style.quiet => self.line(&msg),
             LogFormat::Text => {}
         }
@@ -90,7 +100,9 @@ impl TerminalReporter {
 
 fn dotted(left: &str, right: &str) -> String {
     const WIDTH: usize = 80;
-    let dots = WIDTH.saturating_sub(left.chars().count() + right.chars().count() + 2).max(3);
+    let dots = WIDTH
+        .saturating_sub(left.chars().count() + right.chars().count() + 2)
+        .max(3);
     format!("{left} {} {right}", ".".repeat(dots))
 }
 
@@ -113,7 +125,12 @@ fn result_event_name(node: &NodeDescription) -> (&'static str, &'static str) {
     }
 }
 
-fn node_info(node: &NodeDescription, status: &str, started: Option<String>, finished: Option<String>) -> Value {
+fn node_info(
+    node: &NodeDescription,
+    status: &str,
+    started: Option<String>,
+    finished: Option<String>,
+) -> Value {
     json!({
         "unique_id": node.unique_id,
         "node_name": node.name,
@@ -129,27 +146,51 @@ fn node_info(node: &NodeDescription, status: &str, started: Option<String>, fini
 }
 
 impl TerminalReporter {
-    fn finished_text(&self, index: usize, total: usize, node: &NodeDescription, o: &NodeOutcome) -> String {
+    fn finished_text(
+        &self,
+        index: usize,
+        total: usize,
+        node: &NodeDescription,
+        o: &NodeOutcome,
+    ) -> String {
         let label = kind_label(node);
         let prefix = format!("{index} of {total}");
         let secs = format!("{:.2}s", o.execution_time);
         let (left, badge) = match o.status {
             NodeStatus::Success => {
-                let detail = if o.adapter_message.is_empty() { "OK".to_string() } else { o.adapter_message.clone() };
-                let verb = if node.resource_type == "seed" { "loaded" } else { "created" };
+                let detail = if o.adapter_message.is_empty() {
+                    "OK".to_string()
+                } else {
+                    o.adapter_message.clone()
+                };
+                let verb = if node.resource_type == "seed" {
+                    "loaded"
+                } else {
+                    "created"
+                };
                 (
                     format!("{prefix} OK {verb} {label} {}", node.display_relation),
-                    self.style.paint(&format!("[{} in {secs}]", short_message(&detail)), "32"),
+                    self.style
+                        .paint(&format!("[{} in {secs}]", short_message(&detail)), "32"),
                 )
             }
-            NodeStatus::Pass => (format!("{prefix} PASS {}", node.name), self.style.paint(&format!("[PASS in {secs}]"), "32")),
+            NodeStatus::Pass => (
+                format!("{prefix} PASS {}", node.name),
+                self.style.paint(&format!("[PASS in {secs}]"), "32"),
+            ),
             NodeStatus::Warn => (
                 format!("{prefix} WARN {} {}", o.failures.unwrap_or(0), node.name),
-                self.style.paint(&format!("[WARN {} in {secs}]", o.failures.unwrap_or(0)), "33"),
+                self.style.paint(
+                    &format!("[WARN {} in {secs}]", o.failures.unwrap_or(0)),
+                    "33",
+                ),
             ),
             NodeStatus::Fail => (
                 format!("{prefix} FAIL {} {}", o.failures.unwrap_or(0), node.name),
-                self.style.paint(&format!("[FAIL {} in {secs}]", o.failures.unwrap_or(0)), "31"),
+                self.style.paint(
+                    &format!("[FAIL {} in {secs}]", o.failures.unwrap_or(0)),
+                    "31",
+                ),
             ),
             NodeStatus::Error => (
                 format!("{prefix} ERROR creating {label} {}", node.display_relation),
@@ -166,7 +207,10 @@ impl TerminalReporter {
 
 /// `INSERT 1200` → `INSERT 1200`; `CREATE TABLE (1200)` → `OK 1200`, as dbt prints.
 fn short_message(message: &str) -> String {
-    if let Some(rows) = message.strip_prefix("CREATE TABLE (").and_then(|r| r.strip_suffix(')')) {
+    if let Some(rows) = message
+        .strip_prefix("CREATE TABLE (")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         return format!("OK {rows}");
     }
     if message == "CREATE VIEW" {
@@ -192,16 +236,35 @@ impl TerminalReporter {
             Event::RunStarted { total, description } if !self.style.quiet && total > 0 => {
                 self.line(&format!("Concurrency: running {description}"));
             }
-            Event::NodeStarted { index, total, node, .. } if !self.style.quiet => {
-                let left = format!("{index} of {total} START {} {}", kind_label(node), node.display_relation);
+            Event::NodeStarted {
+                index, total, node, ..
+            } if !self.style.quiet => {
+                let left = format!(
+                    "{index} of {total} START {} {}",
+                    kind_label(node),
+                    node.display_relation
+                );
                 self.line(&dotted(&left, "[RUN]"));
             }
-            Event::NodeFinished { index, total, node, outcome } => {
+            Event::NodeFinished {
+                index,
+                total,
+                node,
+                outcome,
+            } => {
                 if !self.style.quiet || outcome.status.is_failure() {
                     self.line(&self.finished_text(index, total, node, outcome));
                 }
                 if outcome.status == NodeStatus::Error || outcome.status == NodeStatus::Fail {
-                    self.line(&self.style.paint(&format!("  {} in {} ({})", status_word(outcome.status), node.name, node.original_file_path), "31"));
+                    self.line(&self.style.paint(
+                        &format!(
+                            "  {} in {} ({})",
+                            status_word(outcome.status),
+                            node.name,
+                            node.original_file_path
+                        ),
+                        "31",
+                    ));
                     for l in outcome.message.lines() {
                         self.line(&format!("    {l}"));
                     }
@@ -214,7 +277,10 @@ impl TerminalReporter {
 
     fn summary_text(&self, s: &Summary) {
         self.line("");
-        self.line(&format!("Finished running {} nodes in {:.2} seconds.", s.total, s.elapsed));
+        self.line(&format!(
+            "Finished running {} nodes in {:.2} seconds.",
+            s.total, s.elapsed
+        ));
         let verdict = if s.error > 0 {
             self.style.paint("Completed with errors", "31")
         } else if s.warn > 0 {
@@ -233,35 +299,77 @@ impl TerminalReporter {
         match event {
             Event::Info(msg) => self.json("Note", "Z050", "info", &msg, json!({"msg": msg})),
             Event::Warning(msg) => self.json("Note", "Z050", "warn", &msg, json!({"msg": msg})),
-            Event::RunStarted { total, description } => {
-                self.json("ConcurrencyLine", "Q026", "info", &description, json!({"num_threads": 0, "node_count": total}))
-            }
-            Event::NodeStarted { index, total, node, started_at } => {
+            Event::RunStarted { total, description } => self.json(
+                "ConcurrencyLine",
+                "Q026",
+                "info",
+                &description,
+                json!({"num_threads": 0, "node_count": total}),
+            ),
+            Event::NodeStarted {
+                index,
+                total,
+                node,
+                started_at,
+            } => {
                 let started = hangar_artifacts::dbt_timestamp(started_at);
-                self.json("NodeStart", "Q024", "debug", &format!("Began running node {}", node.unique_id), json!({"node_info": node_info(node, "started", Some(started), None)}));
-                let msg = format!("{index} of {total} START {} {}", kind_label(node), node.display_relation);
+                self.json(
+                    "NodeStart",
+                    "Q024",
+                    "debug",
+                    &format!("Began running node {}", node.unique_id),
+                    json!({"node_info": node_info(node, "started", Some(started), None)}),
+                );
+                let msg = format!(
+                    "{index} of {total} START {} {}",
+                    kind_label(node),
+                    node.display_relation
+                );
                 self.json("LogStartLine", "Q011", "info", &msg, json!({"index": index, "total": total, "description": kind_label(node), "node_info": node_info(node, "started", None, None)}));
             }
-            Event::NodeFinished { index, total, node, outcome } => {
+            Event::NodeFinished {
+                index,
+                total,
+                node,
+                outcome,
+            } => {
                 let (name, code) = result_event_name(node);
                 let started = Some(hangar_artifacts::dbt_timestamp(outcome.started_at));
                 let finished = Some(hangar_artifacts::dbt_timestamp(outcome.completed_at));
                 let info = node_info(node, outcome.status.as_str(), started, finished);
-                let level = if outcome.status.is_failure() { "error" } else { "info" };
+                let level = if outcome.status.is_failure() {
+                    "error"
+                } else {
+                    "info"
+                };
                 let msg = self.finished_text(index, total, node, outcome);
-                self.json(name, code, level, &msg, json!({
-                    "node_info": info,
-                    "index": index,
-                    "total": total,
-                    "status": outcome.status.as_str(),
-                    "execution_time": outcome.execution_time,
-                    "num_failures": outcome.failures,
-                    "msg": outcome.message,
-                }));
+                self.json(
+                    name,
+                    code,
+                    level,
+                    &msg,
+                    json!({
+                        "node_info": info,
+                        "index": index,
+                        "total": total,
+                        "status": outcome.status.as_str(),
+                        "execution_time": outcome.execution_time,
+                        "num_failures": outcome.failures,
+                        "msg": outcome.message,
+                    }),
+                );
                 self.json("NodeFinished", "Q025", "debug", &format!("Finished running node {}", node.unique_id), json!({"node_info": info, "run_result": {"status": outcome.status.as_str(), "message": outcome.message, "execution_time": outcome.execution_time, "failures": outcome.failures}}));
             }
             Event::RunFinished { summary } => {
-                let msg = format!("Done. PASS={} WARN={} ERROR={} SKIP={} NO-OP={} TOTAL={}", summary.pass, summary.warn, summary.error, summary.skip, summary.no_op, summary.total);
+                let msg = format!(
+                    "Done. PASS={} WARN={} ERROR={} SKIP={} NO-OP={} TOTAL={}",
+                    summary.pass,
+                    summary.warn,
+                    summary.error,
+                    summary.skip,
+                    summary.no_op,
+                    summary.total
+                );
                 self.json("EndOfRunSummary", "Z030", "info", "", json!({"num_errors": summary.error, "num_warnings": summary.warn, "keyboard_interrupt": false}));
                 self.json("StatsLine", "Z023", "info", &msg, json!({"stats": {"pass": summary.pass, "warn": summary.warn, "error": summary.error, "skip": summary.skip, "total": summary.total}}));
             }

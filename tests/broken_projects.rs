@@ -14,8 +14,17 @@ fn broken_projects_report_clear_errors() {
         let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
         let out = run_in(dir.path(), &args);
         let stderr = text(&out.stderr).replace(&dir.path().display().to_string(), "<project>");
-        assert!(!stderr.contains("panicked"), "{}: hangar panicked:\n{stderr}", path.display());
-        assert_eq!(out.status.code(), Some(2), "{}: exit code\nstderr:\n{stderr}", path.display());
+        assert!(
+            !stderr.contains("panicked"),
+            "{}: hangar panicked:\n{stderr}",
+            path.display()
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: exit code\nstderr:\n{stderr}",
+            path.display()
+        );
         insta::assert_snapshot!(stderr);
     });
 }

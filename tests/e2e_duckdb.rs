@@ -12,8 +12,10 @@ fn db(project: &Path) -> duckdb::Connection {
 }
 
 fn count(conn: &duckdb::Connection, relation: &str) -> i64 {
-    conn.query_row(&format!("select count(*) from {relation}"), [], |r| r.get(0))
-        .unwrap_or_else(|e| panic!("count {relation}: {e}"))
+    conn.query_row(&format!("select count(*) from {relation}"), [], |r| {
+        r.get(0)
+    })
+    .unwrap_or_else(|e| panic!("count {relation}: {e}"))
 }
 
 fn relation_type(conn: &duckdb::Connection, schema: &str, name: &str) -> Option<String> {
@@ -55,34 +57,59 @@ fn build_materializes_every_kind_and_runs_tests() {
     assert!(stdout.contains("ERROR=0"), "{stdout}");
 
     let conn = db(&project);
-    assert_eq!(relation_type(&conn, "main_raw", "raw_members").as_deref(), Some("BASE TABLE"));
-    assert_eq!(relation_type(&conn, "main_staging", "stg_members").as_deref(), Some("VIEW"));
-    assert_eq!(relation_type(&conn, "main_marts", "dim_members").as_deref(), Some("BASE TABLE"));
-    assert_eq!(relation_type(&conn, "main_marts", "int_visits_enriched"), None, "ephemeral models make no relation");
+    assert_eq!(
+        relation_type(&conn, "main_raw", "raw_members").as_deref(),
+        Some("BASE TABLE")
+    );
+    assert_eq!(
+        relation_type(&conn, "main_staging", "stg_members").as_deref(),
+        Some("VIEW")
+    );
+    assert_eq!(
+        relation_type(&conn, "main_marts", "dim_members").as_deref(),
+        Some("BASE TABLE")
+    );
+    assert_eq!(
+        relation_type(&conn, "main_marts", "int_visits_enriched"),
+        None,
+        "ephemeral models make no relation"
+    );
     assert_eq!(count(&conn, "main_raw.raw_visits"), 6);
     assert_eq!(count(&conn, "main_marts.dim_members"), 5);
     assert_eq!(count(&conn, "main_marts.fct_visits"), 6);
     assert_eq!(count(&conn, "main_marts.gym_daily"), 5);
     assert_eq!(count(&conn, "snapshots.members_snapshot"), 5);
     let visits_of_ada: i64 = conn
-        .query_row("select visit_count from main_marts.dim_members where member_id = 1", [], |r| r.get(0))
+        .query_row(
+            "select visit_count from main_marts.dim_members where member_id = 1",
+            [],
+            |r| r.get(0),
+        )
         .expect("ada");
     assert_eq!(visits_of_ada, 2);
     let no_tmp: i64 = conn
-        .query_row("select count(*) from information_schema.tables where table_name like '%__hangar_%'", [], |r| r.get(0))
+        .query_row(
+            "select count(*) from information_schema.tables where table_name like '%__hangar_%'",
+            [],
+            |r| r.get(0),
+        )
         .expect("tmp");
     assert_eq!(no_tmp, 0, "no temporary relations stay behind");
 
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(project.join("target/run_results.json")).expect("run_results"))
-            .expect("json");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/run_results.json")).expect("run_results"),
+    )
+    .expect("json");
     let statuses: Vec<&str> = results["results"]
         .as_array()
         .expect("results")
         .iter()
         .map(|r| r["status"].as_str().expect("status"))
         .collect();
-    assert!(statuses.contains(&"pass") && statuses.contains(&"success"), "{statuses:?}");
+    assert!(
+        statuses.contains(&"pass") && statuses.contains(&"success"),
+        "{statuses:?}"
+    );
     assert!(project.join("target/manifest.json").is_file());
 }
 
@@ -102,13 +129,23 @@ fn incremental_models_add_rows_on_the_second_run() {
         assert_eq!(count(&conn, "main_marts.visits_merged"), 8);
     }
     // Appending the same rows again duplicates only the append model's filter-free rows.
-    assert_success(&run_in(&project, &["run", "--select", "visits_merged", "fct_visits"]));
+    assert_success(&run_in(
+        &project,
+        &["run", "--select", "visits_merged", "fct_visits"],
+    ));
     {
         let conn = db(&project);
-        assert_eq!(count(&conn, "main_marts.visits_merged"), 8, "merge updates matched keys");
+        assert_eq!(
+            count(&conn, "main_marts.visits_merged"),
+            8,
+            "merge updates matched keys"
+        );
         assert_eq!(count(&conn, "main_marts.fct_visits"), 8);
     }
-    assert_success(&run_in(&project, &["run", "--full-refresh", "--select", "visits_appended"]));
+    assert_success(&run_in(
+        &project,
+        &["run", "--full-refresh", "--select", "visits_appended"],
+    ));
     assert_eq!(count(&db(&project), "main_marts.visits_appended"), 8);
 }
 
@@ -125,7 +162,14 @@ fn incremental_schema_change_appends_new_columns() {
     let conn = db(&project);
     assert_eq!(
         columns(&conn, "main_marts", "fct_visits"),
-        vec!["visit_id", "member_id", "gym", "visited_on", "minutes", "seconds"]
+        vec![
+            "visit_id",
+            "member_id",
+            "gym",
+            "visited_on",
+            "minutes",
+            "seconds"
+        ]
     );
     assert_eq!(count(&conn, "main_marts.fct_visits"), 6);
 }
@@ -134,33 +178,58 @@ fn incremental_schema_change_appends_new_columns() {
 fn a_failing_model_leaves_the_previous_relation_intact() {
     let (_tmp, project) = copy_fixture("gym_mini");
     assert_success(&run_in(&project, &["build"]));
-    write(&project, "models/marts/dim_members.sql", "select member_id, 1/0 as broken, no_such_column from {{ ref('stg_members') }}\n");
+    write(
+        &project,
+        "models/marts/dim_members.sql",
+        "select member_id, 1/0 as broken, no_such_column from {{ ref('stg_members') }}\n",
+    );
     let out = run_in(&project, &["run", "--select", "dim_members+"]);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("ERROR creating"), "{stdout}");
     assert!(stdout.contains("models/marts/dim_members.sql"), "{stdout}");
     let conn = db(&project);
-    assert_eq!(count(&conn, "main_marts.dim_members"), 5, "previous rows are kept");
-    assert_eq!(columns(&conn, "main_marts", "dim_members"), vec!["member_id", "first_name", "plan", "visit_count"]);
+    assert_eq!(
+        count(&conn, "main_marts.dim_members"),
+        5,
+        "previous rows are kept"
+    );
+    assert_eq!(
+        columns(&conn, "main_marts", "dim_members"),
+        vec!["member_id", "first_name", "plan", "visit_count"]
+    );
 }
 
 #[test]
 fn a_failure_skips_descendants() {
     let (_tmp, project) = copy_fixture("gym_mini");
     assert_success(&run_in(&project, &["seed"]));
-    write(&project, "models/staging/stg_visits.sql", "select * from no_such_table\n");
+    write(
+        &project,
+        "models/staging/stg_visits.sql",
+        "select * from no_such_table\n",
+    );
     let out = run_in(&project, &["run"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("SKIP relation main_marts.fct_visits"), "{stdout}");
-    assert!(stdout.contains("OK created sql view model main_staging.stg_members"), "{stdout}");
+    assert!(
+        stdout.contains("SKIP relation main_marts.fct_visits"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("OK created sql view model main_staging.stg_members"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn a_malformed_seed_gives_a_located_error() {
     let (_tmp, project) = copy_fixture("gym_mini");
-    write(&project, "seeds/raw_members.csv", "member_id,first_name\n1,Ada\n2\n");
+    write(
+        &project,
+        "seeds/raw_members.csv",
+        "member_id,first_name\n1,Ada\n2\n",
+    );
     let out = run_in(&project, &["seed"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
@@ -208,10 +277,20 @@ fn ctrl_c_cancels_and_leaves_no_temporary_relation() {
         .expect("kill");
     assert!(status.success());
     let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(130), "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "stdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let conn = db(&project);
     let leftovers: i64 = conn
-        .query_row("select count(*) from information_schema.tables where table_name like 'slow%'", [], |r| r.get(0))
+        .query_row(
+            "select count(*) from information_schema.tables where table_name like 'slow%'",
+            [],
+            |r| r.get(0),
+        )
         .expect("query");
     assert_eq!(leftovers, 0, "no half-built relation");
 }
@@ -221,11 +300,22 @@ fn compile_writes_sql_with_ephemeral_ctes_and_a_manifest() {
     let (_tmp, project) = copy_fixture("gym_mini");
     let out = run_in(&project, &["compile"]);
     assert_success(&out);
-    let sql = std::fs::read_to_string(project.join("target/compiled/gym_mini/models/marts/dim_members.sql")).expect("compiled");
-    assert!(sql.contains("with __dbt__cte__int_visits_enriched as ("), "{sql}");
-    assert!(sql.contains(r#""gym"."main_staging"."stg_members""#), "{sql}");
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest")).expect("json");
+    let sql = std::fs::read_to_string(
+        project.join("target/compiled/gym_mini/models/marts/dim_members.sql"),
+    )
+    .expect("compiled");
+    assert!(
+        sql.contains("with __dbt__cte__int_visits_enriched as ("),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(r#""gym"."main_staging"."stg_members""#),
+        "{sql}"
+    );
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
     let node = &manifest["nodes"]["model.gym_mini.dim_members"];
     assert_eq!(node["schema"], "main_marts");
     assert_eq!(node["config"]["materialized"], "table");
@@ -233,18 +323,40 @@ fn compile_writes_sql_with_ephemeral_ctes_and_a_manifest() {
         manifest["metadata"]["dbt_schema_version"],
         "https://schemas.getdbt.com/dbt/manifest/v12.json"
     );
-    let test_ids: Vec<&String> = manifest["nodes"].as_object().expect("nodes").keys().filter(|k| k.starts_with("test.")).collect();
-    assert!(test_ids.iter().any(|k| k.starts_with("test.gym_mini.relationships_fct_visits_member_id__member_id__ref_stg_members_.")), "{test_ids:?}");
+    let test_ids: Vec<&String> = manifest["nodes"]
+        .as_object()
+        .expect("nodes")
+        .keys()
+        .filter(|k| k.starts_with("test."))
+        .collect();
+    assert!(
+        test_ids.iter().any(|k| k.starts_with(
+            "test.gym_mini.relationships_fct_visits_member_id__member_id__ref_stg_members_."
+        )),
+        "{test_ids:?}"
+    );
 }
 
 #[test]
 fn show_previews_rows() {
     let (_tmp, project) = copy_fixture("gym_mini");
     assert_success(&run_in(&project, &["seed"]));
-    let out = run_in(&project, &["show", "--inline", "select * from {{ ref('raw_members') }} order by member_id", "--limit", "2"]);
+    let out = run_in(
+        &project,
+        &[
+            "show",
+            "--inline",
+            "select * from {{ ref('raw_members') }} order by member_id",
+            "--limit",
+            "2",
+        ],
+    );
     assert_success(&out);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("Ada") && stdout.contains("Grace") && !stdout.contains("Linus"), "{stdout}");
+    assert!(
+        stdout.contains("Ada") && stdout.contains("Grace") && !stdout.contains("Linus"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -257,7 +369,15 @@ fn json_logs_carry_dbt_event_names() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON object per line"))
         .map(|v| v["info"]["name"].as_str().unwrap_or_default().to_string())
         .collect();
-    for expected in ["MainReportVersion", "NodeStart", "LogSeedResult", "NodeFinished"] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    for expected in [
+        "MainReportVersion",
+        "NodeStart",
+        "LogSeedResult",
+        "NodeFinished",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
     }
 }

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub const DEFAULT_PROJECT: &str = "name: broken\nprofile: broken\nconfig-version: 2\n";
-pub const DEFAULT_PROFILE: &str =
-    "broken:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: ':memory:'\n      schema: main\n      threads: 1\n";
+pub const DEFAULT_PROFILE: &str = "broken:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: ':memory:'\n      schema: main\n      threads: 1\n";
 
 /// A project described in one text file: `# command: …` on the first line,
 /// then `--- file: path` sections (and `--- delete: path`).
@@ -113,7 +112,9 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Copy a fixture project from tests/fixtures into a fresh temp dir.
 pub fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dst = tmp.path().join(name);
     copy_dir(&src, &dst);

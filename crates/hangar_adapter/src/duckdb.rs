@@ -74,7 +74,10 @@ impl DuckDbAdapter {
         settings: Vec<String>,
     ) -> Result<Self, AdapterError> {
         let location = file.map_or_else(|| IN_MEMORY.to_string(), |p| p.display().to_string());
-        if let Some(dir) = file.and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = file
+            .and_then(Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             // Like dbt-duckdb, a path under a missing folder (target/) creates it.
             std::fs::create_dir_all(dir).map_err(|e| AdapterError::Connection {
                 target: target.to_string(),

@@ -27,8 +27,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use cache::RelationCache;
-pub use profile::target_database;
 pub use error::AdapterError;
+pub use profile::target_database;
 pub use sql::{quote_with, sql_string_literal};
 pub use text_values::ColumnClass;
 pub use types::{

@@ -105,6 +105,28 @@ impl<'a> Settings<'a> {
     }
 }
 
+/// The database (catalog) a target's relations live in, known without
+/// connecting: what dbt puts in `target.database`. DuckDB names it after the
+/// file (`target/gym.duckdb` → `gym`, in memory `memory`), Postgres after `dbname`.
+pub fn target_database(adapter_type: &str, settings: &Map<String, Value>) -> Option<String> {
+    let text = |k: &str| settings.get(k).and_then(Value::as_str).map(str::to_string);
+    match adapter_type {
+        "duckdb" => text("database").or_else(|| {
+            let file = text("path").filter(|p| !p.is_empty() && p != ":memory:");
+            Some(
+                file.and_then(|p| {
+                    Path::new(&p)
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| "memory".to_string()),
+            )
+        }),
+        "postgres" => text("dbname").or_else(|| text("database")),
+        _ => text("database"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,23 +173,5 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("target 'dev' has type 'oracle'"), "{err}");
-    }
-}
-
-/// The database (catalog) a target's relations live in, known without
-/// connecting: what dbt puts in `target.database`. DuckDB names it after the
-/// file (`target/gym.duckdb` → `gym`, in memory `memory`), Postgres after `dbname`.
-pub fn target_database(adapter_type: &str, settings: &Map<String, Value>) -> Option<String> {
-    let text = |k: &str| settings.get(k).and_then(Value::as_str).map(str::to_string);
-    match adapter_type {
-        "duckdb" => text("database").or_else(|| {
-            let file = text("path").filter(|p| !p.is_empty() && p != ":memory:");
-            Some(
-                file.and_then(|p| Path::new(&p).file_stem().map(|s| s.to_string_lossy().into_owned()))
-                    .unwrap_or_else(|| "memory".to_string()),
-            )
-        }),
-        "postgres" => text("dbname").or_else(|| text("database")),
-        _ => text("database"),
     }
 }

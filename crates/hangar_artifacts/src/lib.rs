@@ -121,6 +121,21 @@ fn temp_file_name(path: &Path) -> String {
     format!(".{name}.{}.tmp", std::process::id())
 }
 
+/// Write already-serialized JSON bytes atomically, like [`write_json`].
+pub fn write_bytes(bytes: &[u8], path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(temp_file_name(path));
+    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
+}
+
 fn write_compact<T: Serialize>(value: &T, path: &Path) -> io::Result<()> {
     let mut out = BufWriter::new(File::create(path)?);
     serde_json::to_writer(&mut out, value)?;

@@ -87,6 +87,66 @@ impl Manifest {
     /// Fills `parent_map` and `child_map` from every resource's
     /// `depends_on.nodes`, as dbt does: every resource gets an entry, and
     /// both parent and child lists are sorted and free of duplicates.
+    /// The manifest as compact JSON, byte for byte what `serde_json::to_vec`
+    /// writes, with the nodes (most of a large manifest) serialized in parallel.
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        use rayon::prelude::*;
+        let nodes: Vec<(&String, &ManifestNode)> = self.nodes.iter().collect();
+        let chunks: Vec<serde_json::Result<Vec<u8>>> = nodes
+            .par_chunks(256)
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(chunk.len() * 2048);
+                for (i, (id, node)) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b',');
+                    }
+                    serde_json::to_writer(&mut buf, id)?;
+                    buf.push(b':');
+                    serde_json::to_writer(&mut buf, node)?;
+                }
+                Ok(buf)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(
+            chunks
+                .iter()
+                .map(|c| c.as_ref().map_or(0, Vec::len))
+                .sum::<usize>()
+                + 4096,
+        );
+        out.extend_from_slice(b"{\"metadata\":");
+        serde_json::to_writer(&mut out, &self.metadata)?;
+        out.extend_from_slice(b",\"nodes\":{");
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&chunk?);
+        }
+        out.push(b'}');
+        let mut field = |name: &str, value: &dyn erased::Json| -> serde_json::Result<()> {
+            out.extend_from_slice(format!(",\"{name}\":").as_bytes());
+            value.write(&mut out)
+        };
+        field("sources", &self.sources)?;
+        field("macros", &self.macros)?;
+        field("docs", &self.docs)?;
+        field("exposures", &self.exposures)?;
+        field("metrics", &self.metrics)?;
+        field("groups", &self.groups)?;
+        field("selectors", &self.selectors)?;
+        field("disabled", &self.disabled)?;
+        field("parent_map", &self.parent_map)?;
+        field("child_map", &self.child_map)?;
+        field("group_map", &self.group_map)?;
+        field("saved_queries", &self.saved_queries)?;
+        field("semantic_models", &self.semantic_models)?;
+        field("unit_tests", &self.unit_tests)?;
+        field("functions", &self.functions)?;
+        out.push(b'}');
+        Ok(out)
+    }
+
     pub fn build_parent_child_maps(&mut self) {
         let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (id, node) in &self.nodes {
@@ -121,6 +181,19 @@ impl Manifest {
         }
         self.parent_map = into_sorted_lists(parents);
         self.child_map = into_sorted_lists(children);
+    }
+}
+
+/// Serializing differently typed fields through one closure.
+mod erased {
+    pub trait Json {
+        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+            serde_json::to_writer(out, self)
+        }
     }
 }
 

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hangar_graph::{IndirectSelection, ResourceType, SelectionSpec, parse_selection, parse_selectors_yml, select};
+use hangar_graph::{
+    IndirectSelection, ResourceType, SelectionSpec, parse_selection, parse_selectors_yml, select,
+};
 use hangar_project::{Diagnostic, codes};
 use serde_json::{Map, Value, json};
 
@@ -46,7 +48,10 @@ pub fn selected_ids(
     Ok(ids
         .into_iter()
         .filter(|id| {
-            parsed.graph.node(id).is_some_and(|n| types.is_empty() || types.contains(&n.resource_type))
+            parsed
+                .graph
+                .node(id)
+                .is_some_and(|n| types.is_empty() || types.contains(&n.resource_type))
         })
         .collect())
 }
@@ -55,7 +60,10 @@ fn selection_spec(session: &Session, flags: &SelectionFlags) -> Result<Selection
     let selectors_path = session.project.root.join("selectors.yml");
     let definitions = if selectors_path.is_file() {
         let text = std::fs::read_to_string(&selectors_path).map_err(|e| {
-            Failure::single(Diagnostic::error(codes::IO, format!("cannot read selectors.yml: {e}")))
+            Failure::single(Diagnostic::error(
+                codes::IO,
+                format!("cannot read selectors.yml: {e}"),
+            ))
         })?;
         Some(parse_selectors_yml(&text, "selectors.yml").map_err(Failure::new)?)
     } else {
@@ -64,24 +72,31 @@ fn selection_spec(session: &Session, flags: &SelectionFlags) -> Result<Selection
     if let Some(name) = &flags.selector {
         let Some(defs) = &definitions else {
             return Err(Failure::single(
-                Diagnostic::error(codes::UNKNOWN_SELECTOR, format!("--selector {name}: the project has no selectors.yml"))
-                    .with_hint("define selectors in selectors.yml at the project root"),
+                Diagnostic::error(
+                    codes::UNKNOWN_SELECTOR,
+                    format!("--selector {name}: the project has no selectors.yml"),
+                )
+                .with_hint("define selectors in selectors.yml at the project root"),
             ));
         };
         let spec = defs.resolve(name).map_err(Failure::single)?.clone();
         let exclude = parse_selection(&[], &flags.exclude).map_err(Failure::single)?;
         return Ok(match exclude {
             SelectionSpec::All => spec,
-            SelectionSpec::Difference { components, .. } => {
-                SelectionSpec::difference(spec, components.into_iter().nth(1).unwrap_or(SelectionSpec::Nothing))
-            }
+            SelectionSpec::Difference { components, .. } => SelectionSpec::difference(
+                spec,
+                components
+                    .into_iter()
+                    .nth(1)
+                    .unwrap_or(SelectionSpec::Nothing),
+            ),
             _ => spec,
         });
     }
-    if flags.select.is_empty() {
-        if let Some(default) = definitions.as_ref().and_then(|d| d.default_selector()) {
-            return Ok(default.definition.clone());
-        }
+    if flags.select.is_empty()
+        && let Some(default) = definitions.as_ref().and_then(|d| d.default_selector())
+    {
+        return Ok(default.definition.clone());
     }
     parse_selection(&flags.select, &flags.exclude).map_err(Failure::single)
 }
@@ -103,7 +118,12 @@ const COMPILED_TYPES: &[ResourceType] = &[
 pub fn compile(invocation: Invocation) -> Result<CompileOutcome, Failure> {
     let session = load_session(invocation)?;
     let parsed = parse_project(&session)?;
-    let ids = selected_ids(&session, &parsed, &session.invocation.selection, COMPILED_TYPES)?;
+    let ids = selected_ids(
+        &session,
+        &parsed,
+        &session.invocation.selection,
+        COMPILED_TYPES,
+    )?;
     let target = target_dir(&session);
     let compiled = {
         let compiler = Compiler::new(&session, &parsed);
@@ -118,7 +138,11 @@ pub fn compile(invocation: Invocation) -> Result<CompileOutcome, Failure> {
 }
 
 /// Compile one inline query in the root project's context.
-pub fn compile_inline(session: &Session, parsed: &ParsedProject, sql: &str) -> Result<String, Failure> {
+pub fn compile_inline(
+    session: &Session,
+    parsed: &ParsedProject,
+    sql: &str,
+) -> Result<String, Failure> {
     let compiler = Compiler::new(session, parsed);
     let node = inline_node(session, sql);
     compiler
@@ -170,7 +194,12 @@ pub enum ListFormat {
     Selector,
 }
 
-fn list_line(parsed: &ParsedProject, id: &str, output: ListFormat, keys: &[String]) -> Option<String> {
+fn list_line(
+    parsed: &ParsedProject,
+    id: &str,
+    output: ListFormat,
+    keys: &[String],
+) -> Option<String> {
     let g = parsed.graph.node(id)?;
     Some(match output {
         ListFormat::Name => g.name.clone(),
@@ -187,7 +216,15 @@ fn list_line(parsed: &ParsedProject, id: &str, output: ListFormat, keys: &[Strin
             obj.insert("package_name".into(), json!(g.package_name));
             obj.insert("original_file_path".into(), json!(g.original_file_path));
             obj.insert("unique_id".into(), json!(g.unique_id));
-            obj.insert("alias".into(), json!(parsed.node(id).map(|n| n.alias.clone()).unwrap_or_else(|| g.name.clone())));
+            obj.insert(
+                "alias".into(),
+                json!(
+                    parsed
+                        .node(id)
+                        .map(|n| n.alias.clone())
+                        .unwrap_or_else(|| g.name.clone())
+                ),
+            );
             obj.insert("config".into(), Value::Object(g.config.clone()));
             obj.insert("tags".into(), json!(g.tags));
             obj.insert("depends_on".into(), json!({"nodes": g.depends_on}));
@@ -210,7 +247,12 @@ pub fn run(
     let session = load_session(invocation)?;
     let parsed = parse_project(&session)?;
     let target = target_dir(&session);
-    let selected = selected_ids(&session, &parsed, &session.invocation.selection, kind.resource_types())?;
+    let selected = selected_ids(
+        &session,
+        &parsed,
+        &session.invocation.selection,
+        kind.resource_types(),
+    )?;
     let outcome = execute(
         &session,
         &parsed,
@@ -235,7 +277,9 @@ pub fn run(
 /// `hangar clean`: delete the clean-targets; returns what was removed.
 pub fn clean(project_dir: &Path) -> Result<Vec<PathBuf>, Failure> {
     let (config, diags) = hangar_project::project::read_project_config(project_dir, project_dir);
-    let Some(config) = config else { return Err(Failure::new(diags)) };
+    let Some(config) = config else {
+        return Err(Failure::new(diags));
+    };
     let targets = if config.clean_targets.is_empty() {
         vec![config.target_path.clone()]
     } else {
@@ -259,7 +303,10 @@ pub fn clean(project_dir: &Path) -> Result<Vec<PathBuf>, Failure> {
             ));
         }
         std::fs::remove_dir_all(&path).map_err(|e| {
-            Failure::single(Diagnostic::error(codes::IO, format!("cannot delete {}: {e}", path.display())))
+            Failure::single(Diagnostic::error(
+                codes::IO,
+                format!("cannot delete {}: {e}", path.display()),
+            ))
         })?;
         removed.push(path);
     }
@@ -279,13 +326,24 @@ pub struct DebugReport {
 }
 
 pub fn debug(invocation: Invocation) -> Result<DebugReport, Failure> {
-    let profiles_dir = hangar_project::profile::find_profiles_dir(invocation.profiles_dir.as_deref(), &invocation.project_dir);
+    let profiles_dir = hangar_project::profile::find_profiles_dir(
+        invocation.profiles_dir.as_deref(),
+        &invocation.project_dir,
+    );
     let session = load_session(invocation)?;
     let connection = crate::run::connect_adapter(&session)
-        .map_err(|f| f.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "))
+        .map_err(|f| {
+            f.diagnostics
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
         .and_then(|adapter| {
             let mut conn = adapter.connect().map_err(|e| e.to_string())?;
-            conn.query("select 1", &[]).map(|_| ()).map_err(|e| e.to_string())
+            conn.query("select 1", &[])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         });
     Ok(DebugReport {
         project_file: session.root_package().config.file.clone(),
@@ -306,24 +364,52 @@ pub struct ShowResult {
     pub rows: Vec<Vec<Value>>,
 }
 
-pub fn show(invocation: Invocation, inline: Option<&str>, limit: usize) -> Result<ShowResult, Failure> {
+pub fn show(
+    invocation: Invocation,
+    inline: Option<&str>,
+    limit: usize,
+) -> Result<ShowResult, Failure> {
     let session = load_session(invocation)?;
     let parsed = parse_project(&session)?;
     let (title, sql) = match inline {
-        Some(sql) => ("inline query".to_string(), compile_inline(&session, &parsed, sql)?),
+        Some(sql) => (
+            "inline query".to_string(),
+            compile_inline(&session, &parsed, sql)?,
+        ),
         None => {
-            let ids = selected_ids(&session, &parsed, &session.invocation.selection, &[ResourceType::Model, ResourceType::Seed, ResourceType::Snapshot, ResourceType::Analysis])?;
+            let ids = selected_ids(
+                &session,
+                &parsed,
+                &session.invocation.selection,
+                &[
+                    ResourceType::Model,
+                    ResourceType::Seed,
+                    ResourceType::Snapshot,
+                    ResourceType::Analysis,
+                ],
+            )?;
             let [id] = ids.as_slice() else {
                 return Err(Failure::single(
                     Diagnostic::error(codes::BAD_SELECTOR, format!("`hangar show` needs exactly one node; the selection matched {}", ids.len()))
                         .with_hint("select one model, e.g. --select dim_members, or pass --inline \"select …\""),
                 ));
             };
-            let node = parsed.node(id).ok_or_else(|| Failure::single(Diagnostic::error(codes::BAD_SELECTOR, "selected node vanished")))?;
+            let node = parsed.node(id).ok_or_else(|| {
+                Failure::single(Diagnostic::error(
+                    codes::BAD_SELECTOR,
+                    "selected node vanished",
+                ))
+            })?;
             let sql = if node.resource_type == ResourceType::Seed {
-                format!("select * from {}", node.relation_name.clone().unwrap_or_default())
+                format!(
+                    "select * from {}",
+                    node.relation_name.clone().unwrap_or_default()
+                )
             } else {
-                Compiler::new(&session, &parsed).compile(node, None, false).map_err(Failure::single)?.sql
+                Compiler::new(&session, &parsed)
+                    .compile(node, None, false)
+                    .map_err(Failure::single)?
+                    .sql
             };
             (node.name.clone(), sql)
         }
@@ -332,7 +418,10 @@ pub fn show(invocation: Invocation, inline: Option<&str>, limit: usize) -> Resul
     let mut conn = adapter
         .connect()
         .map_err(|e| Failure::single(Diagnostic::error(codes::CONNECTION, e.to_string())))?;
-    let wrapped = format!("select * from (\n{}\n) as hangar_show limit {limit}", sql.trim().trim_end_matches(';'));
+    let wrapped = format!(
+        "select * from (\n{}\n) as hangar_show limit {limit}",
+        sql.trim().trim_end_matches(';')
+    );
     let result = conn
         .query(&wrapped, &[])
         .map_err(|e| Failure::single(Diagnostic::error(codes::DATABASE, e.to_string())))?;

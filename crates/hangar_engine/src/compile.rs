@@ -12,9 +12,9 @@ use serde_json::Map;
 
 use crate::ctes::inject_ctes;
 use crate::node::Node;
+use crate::parse::DocBlock;
 use crate::parse::drafts::path_string;
 use crate::parse::{ParsedProject, node_context};
-use crate::parse::DocBlock;
 use crate::session::Session;
 
 /// Prefix dbt gives ephemeral CTE names.
@@ -52,7 +52,12 @@ impl<'a> Compiler<'a> {
     }
 
     pub fn relation_of(&self, node: &Node) -> Relation {
-        let mut r = crate::parse::relation_for(self.session, node.database.as_deref(), &node.schema, &node.alias);
+        let mut r = crate::parse::relation_for(
+            self.session,
+            node.database.as_deref(),
+            &node.schema,
+            &node.alias,
+        );
         r.kind = Some(relation_kind(node).to_string());
         r
     }
@@ -68,7 +73,9 @@ impl<'a> Compiler<'a> {
         let sql = self.render(node, adapter, is_incremental, &mut order)?;
         let mut extra_ctes = Vec::with_capacity(order.len());
         for id in order {
-            let Some(eph) = self.parsed.node(&id) else { continue };
+            let Some(eph) = self.parsed.node(&id) else {
+                continue;
+            };
             let body = self
                 .ephemeral_sql
                 .lock()
@@ -99,7 +106,11 @@ impl<'a> Compiler<'a> {
             ephemerals: Mutex::new(Vec::new()),
         };
         let input = NodeInput {
-            phase: if adapter.is_some() { Phase::Run } else { Phase::Compile },
+            phase: if adapter.is_some() {
+                Phase::Run
+            } else {
+                Phase::Compile
+            },
             unique_id: node.unique_id.clone(),
             package: node.package_name.clone(),
             name: node.name.clone(),
@@ -118,8 +129,14 @@ impl<'a> Compiler<'a> {
             if order.contains(&id) {
                 continue;
             }
-            let Some(eph) = self.parsed.node(&id) else { continue };
-            let cached = self.ephemeral_sql.lock().map_err(|_| poisoned())?.contains_key(&id);
+            let Some(eph) = self.parsed.node(&id) else {
+                continue;
+            };
+            let cached = self
+                .ephemeral_sql
+                .lock()
+                .map_err(|_| poisoned())?
+                .contains_key(&id);
             let mut nested = Vec::new();
             let body = self.render(eph, adapter, false, &mut nested)?;
             for n in nested {
@@ -128,7 +145,10 @@ impl<'a> Compiler<'a> {
                 }
             }
             if !cached {
-                self.ephemeral_sql.lock().map_err(|_| poisoned())?.insert(id.clone(), body);
+                self.ephemeral_sql
+                    .lock()
+                    .map_err(|_| poisoned())?
+                    .insert(id.clone(), body);
             }
             order.push(id);
         }
@@ -150,7 +170,10 @@ impl<'a> Compiler<'a> {
 }
 
 fn poisoned() -> Diagnostic {
-    Diagnostic::error(codes::JINJA_RENDER, "internal lock poisoned while compiling")
+    Diagnostic::error(
+        codes::JINJA_RENDER,
+        "internal lock poisoned while compiling",
+    )
 }
 
 pub fn relation_kind(node: &Node) -> &'static str {
@@ -163,7 +186,10 @@ pub fn relation_kind(node: &Node) -> &'static str {
 }
 
 /// A resolver for rendering hooks and other strings outside a node's SQL.
-pub fn resolver_for<'c, 'a>(compiler: &'c Compiler<'a>, from_package: &'c str) -> impl Resolver + 'c {
+pub fn resolver_for<'c, 'a>(
+    compiler: &'c Compiler<'a>,
+    from_package: &'c str,
+) -> impl Resolver + 'c {
     CompileResolver {
         compiler,
         from_package,
@@ -178,16 +204,21 @@ struct CompileResolver<'c, 'a> {
 }
 
 impl Resolver for CompileResolver<'_, '_> {
-    fn resolve_ref(&self, package: Option<&str>, name: &str, _version: Option<&str>) -> Result<Relation, String> {
+    fn resolve_ref(
+        &self,
+        package: Option<&str>,
+        name: &str,
+        _version: Option<&str>,
+    ) -> Result<Relation, String> {
         let node = self
             .compiler
             .find(package, name, self.from_package)
             .ok_or_else(|| format!("ref('{name}') names no node"))?;
         if node.is_ephemeral() {
-            if let Ok(mut e) = self.ephemerals.lock() {
-                if !e.contains(&node.unique_id) {
-                    e.push(node.unique_id.clone());
-                }
+            if let Ok(mut e) = self.ephemerals.lock()
+                && !e.contains(&node.unique_id)
+            {
+                e.push(node.unique_id.clone());
             }
             let mut r = Relation::new(None, "", &format!("{EPHEMERAL_PREFIX}{}", node.name));
             r.include_policy = hangar_jinja::Policy {
@@ -210,8 +241,18 @@ impl Resolver for CompileResolver<'_, '_> {
             .values()
             .find(|s| s.source_name == source && s.name == table)
             .ok_or_else(|| format!("source('{source}', '{table}') names no source"))?;
-        let mut r = crate::parse::relation_for(self.compiler.session, s.database.as_deref(), &s.schema, &s.identifier);
-        let flag = |k: &str, d: bool| s.quoting.get(k).and_then(serde_json::Value::as_bool).unwrap_or(d);
+        let mut r = crate::parse::relation_for(
+            self.compiler.session,
+            s.database.as_deref(),
+            &s.schema,
+            &s.identifier,
+        );
+        let flag = |k: &str, d: bool| {
+            s.quoting
+                .get(k)
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(d)
+        };
         r.quote_policy.database = flag("database", r.quote_policy.database);
         r.quote_policy.schema = flag("schema", r.quote_policy.schema);
         r.quote_policy.identifier = flag("identifier", r.quote_policy.identifier);
@@ -219,7 +260,8 @@ impl Resolver for CompileResolver<'_, '_> {
     }
 
     fn doc(&self, package: Option<&str>, name: &str) -> Option<String> {
-        crate::parse::find_doc(&self.compiler.parsed.docs, package, name).map(|d: &DocBlock| d.block_contents.clone())
+        crate::parse::find_doc(&self.compiler.parsed.docs, package, name)
+            .map(|d: &DocBlock| d.block_contents.clone())
     }
 }
 
@@ -265,7 +307,11 @@ pub fn compile_selected(
             Err(d) => errors.push(d),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Nodes that have SQL to compile.
@@ -276,7 +322,10 @@ pub fn compiles(node: &Node) -> bool {
 pub fn write_compiled(target_dir: &Path, node: &Node, sql: &str) -> Result<(), Diagnostic> {
     let path = compiled_path(target_dir, node);
     let io = |e: std::io::Error| {
-        Diagnostic::error(codes::IO, format!("cannot write {}: {e}", path_string(&path)))
+        Diagnostic::error(
+            codes::IO,
+            format!("cannot write {}: {e}", path_string(&path)),
+        )
     };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;

@@ -54,7 +54,9 @@ fn skip_trivia(sql: &str) -> usize {
         if sql[i..].starts_with("--") {
             i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
         } else if sql[i..].starts_with("/*") {
-            i = sql[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
+            i = sql[i + 2..]
+                .find("*/")
+                .map_or(bytes.len(), |n| i + 2 + n + 2);
         } else {
             return i;
         }
@@ -71,8 +73,14 @@ mod tests {
 
     #[test]
     fn plain_select_gets_a_with_clause() {
-        let out = inject_ctes("select * from __dbt__cte__e", &cte("__dbt__cte__e", "select 1"));
-        assert_eq!(out, "with __dbt__cte__e as (\nselect 1\n)\nselect * from __dbt__cte__e");
+        let out = inject_ctes(
+            "select * from __dbt__cte__e",
+            &cte("__dbt__cte__e", "select 1"),
+        );
+        assert_eq!(
+            out,
+            "with __dbt__cte__e as (\nselect 1\n)\nselect * from __dbt__cte__e"
+        );
     }
 
     #[test]

@@ -79,7 +79,10 @@ pub enum Event<'a> {
     Info(String),
     Warning(String),
     /// Work is about to start on `total` nodes.
-    RunStarted { total: usize, description: String },
+    RunStarted {
+        total: usize,
+        description: String,
+    },
     NodeStarted {
         index: usize,
         total: usize,
@@ -92,7 +95,9 @@ pub enum Event<'a> {
         node: &'a NodeDescription,
         outcome: &'a NodeOutcome,
     },
-    RunFinished { summary: &'a Summary },
+    RunFinished {
+        summary: &'a Summary,
+    },
 }
 
 pub trait Reporter: Send + Sync {

@@ -67,7 +67,10 @@ impl GenericTest {
         md.insert("kwargs".into(), Value::Object(self.kwargs.clone()));
         md.insert(
             "namespace".into(),
-            self.namespace.clone().map(Value::String).unwrap_or(Value::Null),
+            self.namespace
+                .clone()
+                .map(Value::String)
+                .unwrap_or(Value::Null),
         );
         Value::Object(md)
     }
@@ -165,16 +168,16 @@ fn split_entry(entry: &Value) -> Result<(String, Map<String, Value>), String> {
             map.len(),
             map.keys().cloned().collect::<Vec<_>>().join(", ")
         )),
-        other => Err(format!(
-            "a test must be a name or a mapping, got {other}"
-        )),
+        other => Err(format!("a test must be a name or a mapping, got {other}")),
     }
 }
 
 fn split_test_name(full: &str) -> Result<(Option<String>, String), String> {
     let valid = |s: &str| {
         !s.is_empty()
-            && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
     match full.split_once('.') {
@@ -286,7 +289,11 @@ fn python_container_str(value: &Value) -> String {
     match value {
         Value::Array(items) => format!(
             "[{}]",
-            items.iter().map(python_container_str).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(python_container_str)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Value::Object(map) => format!(
             "{{{}}}",
@@ -334,15 +341,18 @@ mod tests {
 
     #[test]
     fn simple_column_test_names() {
-        let t = build_generic_test(&json!("unique"), &model("stg_members"), Some("member_id"))
-            .unwrap();
+        let t =
+            build_generic_test(&json!("unique"), &model("stg_members"), Some("member_id")).unwrap();
         assert_eq!(t.name, "unique_stg_members_member_id");
         assert_eq!(t.macro_name(), "test_unique");
         assert_eq!(
             t.kwargs["model"],
             json!("{{ get_where_subquery(ref('stg_members')) }}")
         );
-        assert!(t.unique_id("hanger").starts_with("test.hanger.unique_stg_members_member_id."));
+        assert!(
+            t.unique_id("hanger")
+                .starts_with("test.hanger.unique_stg_members_member_id.")
+        );
         assert_eq!(t.unique_id("hanger").rsplit('.').next().unwrap().len(), 10);
     }
 
@@ -363,7 +373,10 @@ mod tests {
             Some("customer_id"),
         )
         .unwrap();
-        assert_eq!(r.name, "relationships_orders_customer_id__id__ref_customers_");
+        assert_eq!(
+            r.name,
+            "relationships_orders_customer_id__id__ref_customers_"
+        );
     }
 
     #[test]
@@ -391,7 +404,10 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(t.name, "dbt_utils_source_expression_is_true_gym_ops_members_x_0");
+        assert_eq!(
+            t.name,
+            "dbt_utils_source_expression_is_true_gym_ops_members_x_0"
+        );
         assert_eq!(t.macro_name(), "dbt_utils.test_expression_is_true");
     }
 
@@ -400,8 +416,6 @@ mod tests {
         assert!(build_generic_test(&json!(3), &model("m"), None).is_err());
         assert!(build_generic_test(&json!({"a": {}, "b": {}}), &model("m"), None).is_err());
         assert!(build_generic_test(&json!({"unique": "x"}), &model("m"), None).is_err());
-        assert!(
-            build_generic_test(&json!({"unique": {"model": "x"}}), &model("m"), None).is_err()
-        );
+        assert!(build_generic_test(&json!({"unique": {"model": "x"}}), &model("m"), None).is_err());
     }
 }

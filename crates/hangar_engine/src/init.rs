@@ -9,12 +9,20 @@ use crate::Failure;
 /// Create `<parent>/<name>/` with a project file, a profile, folders and an
 /// example model; refuses to touch an existing directory.
 pub fn init_project(parent: &Path, name: &str) -> Result<PathBuf, Failure> {
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !valid {
         return Err(Failure::single(
-            Diagnostic::error(codes::CONFIG_TYPE, format!("`{name}` is not a valid project name"))
-                .with_hint("use lower-case letters, digits and underscores, starting with a letter"),
+            Diagnostic::error(
+                codes::CONFIG_TYPE,
+                format!("`{name}` is not a valid project name"),
+            )
+            .with_hint("use lower-case letters, digits and underscores, starting with a letter"),
         ));
     }
     let root = parent.join(name);
@@ -34,7 +42,14 @@ pub fn init_project(parent: &Path, name: &str) -> Result<PathBuf, Failure> {
         ),
         (".gitignore", "target/\ndbt_packages/\nlogs/\n*.duckdb\n".into()),
     ];
-    for dir in ["models/example", "seeds", "macros", "snapshots", "tests", "analyses"] {
+    for dir in [
+        "models/example",
+        "seeds",
+        "macros",
+        "snapshots",
+        "tests",
+        "analyses",
+    ] {
         mkdir(&root.join(dir))?;
     }
     for (path, text) in files {
@@ -49,7 +64,10 @@ fn mkdir(path: &Path) -> Result<(), Failure> {
 }
 
 fn io_failure(path: &Path, e: std::io::Error) -> Failure {
-    Failure::single(Diagnostic::error(codes::IO, format!("cannot write {}: {e}", path.display())))
+    Failure::single(Diagnostic::error(
+        codes::IO,
+        format!("cannot write {}: {e}", path.display()),
+    ))
 }
 
 fn project_file(name: &str) -> String {
@@ -73,7 +91,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = init_project(dir.path(), "gym").unwrap();
         assert!(root.join("hangar_project.yml").is_file());
-        assert!(std::fs::read_to_string(root.join("profiles.yml")).unwrap().contains("type: duckdb"));
+        assert!(
+            std::fs::read_to_string(root.join("profiles.yml"))
+                .unwrap()
+                .contains("type: duckdb")
+        );
         assert!(init_project(dir.path(), "gym").is_err());
         assert!(init_project(dir.path(), "Bad-Name").is_err());
     }

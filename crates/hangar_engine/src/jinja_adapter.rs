@@ -18,7 +18,10 @@ impl JinjaAdapter<'_> {
         &self,
         f: impl FnOnce(&mut dyn Connection) -> Result<T, hangar_adapter::AdapterError>,
     ) -> Result<T, String> {
-        let mut guard = self.conn.lock().map_err(|_| "connection lock poisoned".to_string())?;
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| "connection lock poisoned".to_string())?;
         f(guard.as_mut()).map_err(|e| e.to_string())
     }
 
@@ -86,16 +89,27 @@ impl AdapterHandle for JinjaAdapter<'_> {
     ) -> Result<Option<Relation>, String> {
         let wanted = relation_ref(database, schema, identifier);
         self.with_conn(|conn| self.cache.ensure_schema(conn, database, schema))?;
-        Ok(self.cache.get(&wanted).map(|info| self.to_jinja(&info.relation, info.kind)))
+        Ok(self
+            .cache
+            .get(&wanted)
+            .map(|info| self.to_jinja(&info.relation, info.kind)))
     }
 
     fn get_columns(&self, relation: &Relation) -> Result<Vec<(String, String)>, String> {
-        let r = relation_ref(relation.database.as_deref(), &relation.schema, &relation.identifier);
+        let r = relation_ref(
+            relation.database.as_deref(),
+            &relation.schema,
+            &relation.identifier,
+        );
         self.with_conn(|conn| conn.get_columns(&r))
             .map(|cols| cols.into_iter().map(|c| (c.name, c.data_type)).collect())
     }
 
-    fn list_relations(&self, database: Option<&str>, schema: &str) -> Result<Vec<Relation>, String> {
+    fn list_relations(
+        &self,
+        database: Option<&str>,
+        schema: &str,
+    ) -> Result<Vec<Relation>, String> {
         let infos = self.with_conn(|conn| conn.list_relations(database, schema))?;
         Ok(infos
             .iter()

@@ -5,15 +5,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hangar_artifacts::manifest::{
-    ColumnInfo, Contract, DependsOn, Docs, FileHash, InjectedCte, Manifest, ManifestDoc,
-    ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, MacroDependsOnList, Quoting,
-    RefArgs, ResourceType as ArtifactType, TestMetadata,
+    ColumnInfo, Contract, DependsOn, Docs, FileHash, InjectedCte, MacroDependsOnList, Manifest,
+    ManifestDoc, ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, Quoting, RefArgs,
+    ResourceType as ArtifactType, TestMetadata,
 };
-use hangar_artifacts::run_results::{AdapterResponse, RunResult, RunResults, RunStatus, TimingInfo};
+use hangar_artifacts::run_results::{
+    AdapterResponse, RunResult, RunResults, RunStatus, TimingInfo,
+};
 use hangar_artifacts::{ArtifactMetadata, dbt_timestamp, unix_seconds, write_json};
 use hangar_graph::ResourceType;
 use hangar_project::{Diagnostic, codes};
 use indexmap::IndexMap;
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::Failure;
@@ -35,7 +38,11 @@ pub fn artifact_type(rt: ResourceType) -> ArtifactType {
     }
 }
 
-pub fn build_manifest(session: &Session, parsed: &ParsedProject, compiled: &BTreeMap<String, String>) -> Manifest {
+pub fn build_manifest(
+    session: &Session,
+    parsed: &ParsedProject,
+    compiled: &BTreeMap<String, String>,
+) -> Manifest {
     let inv = &session.invocation;
     let created_at = unix_seconds(inv.started_at);
     let mut manifest = Manifest::new(ManifestMetadata::new(
@@ -47,10 +54,16 @@ pub fn build_manifest(session: &Session, parsed: &ParsedProject, compiled: &BTre
     ));
     for node in parsed.nodes.values() {
         let compiled_code = compiled.get(&node.unique_id);
-        manifest.nodes.insert(node.unique_id.clone(), manifest_node(node, compiled_code, created_at));
+        manifest.nodes.insert(
+            node.unique_id.clone(),
+            manifest_node(node, compiled_code, created_at),
+        );
     }
     for source in parsed.sources.values() {
-        manifest.sources.insert(source.unique_id.clone(), manifest_source(source, created_at));
+        manifest.sources.insert(
+            source.unique_id.clone(),
+            manifest_source(source, created_at),
+        );
     }
     for m in session.jinja.macros() {
         manifest.macros.insert(
@@ -62,7 +75,9 @@ pub fn build_manifest(session: &Session, parsed: &ParsedProject, compiled: &BTre
                 original_file_path: m.path.clone(),
                 unique_id: m.unique_id.clone(),
                 macro_sql: m.macro_sql.clone(),
-                depends_on: MacroDependsOnList { macros: m.depends_on.clone() },
+                depends_on: MacroDependsOnList {
+                    macros: m.depends_on.clone(),
+                },
                 created_at,
                 supported_languages: None,
                 ..ManifestMacro::default()
@@ -109,10 +124,11 @@ fn project_quoting(session: &Session) -> Quoting {
 fn columns(map: &Map<String, Value>) -> IndexMap<String, ColumnInfo> {
     map.iter()
         .map(|(name, v)| {
-            let info: ColumnInfo = serde_json::from_value(v.clone()).unwrap_or_else(|_| ColumnInfo {
-                name: name.clone(),
-                ..ColumnInfo::default()
-            });
+            let info: ColumnInfo =
+                serde_json::from_value(v.clone()).unwrap_or_else(|_| ColumnInfo {
+                    name: name.clone(),
+                    ..ColumnInfo::default()
+                });
             (name.clone(), info)
         })
         .collect()
@@ -149,14 +165,22 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
         description: node.description.clone(),
         columns: columns(&node.columns),
         meta: node.meta.clone(),
-        group: node.config.get("group").and_then(Value::as_str).map(str::to_string),
+        group: node
+            .config
+            .get("group")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         docs: serde_json::from_value::<Docs>(node.docs.clone()).unwrap_or_default(),
         patch_path: node.patch_path.clone(),
         build_path: None,
         unrendered_config: node.unrendered_config.clone(),
         created_at,
         relation_name: node.relation_name.clone(),
-        raw_code: if node.resource_type == ResourceType::Seed { String::new() } else { node.raw_code.to_string() },
+        raw_code: if node.resource_type == ResourceType::Seed {
+            String::new()
+        } else {
+            node.raw_code.to_string()
+        },
         doc_blocks: Vec::new(),
         root_path: node.root_path.clone(),
         language: "sql".into(),
@@ -169,7 +193,11 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
                 version: r.version.clone().map(Value::String),
             })
             .collect(),
-        sources: node.sources.iter().map(|(s, t)| vec![s.clone(), t.clone()]).collect(),
+        sources: node
+            .sources
+            .iter()
+            .map(|(s, t)| vec![s.clone(), t.clone()])
+            .collect(),
         depends_on: DependsOn {
             macros: node.depends_on_macros.clone(),
             nodes: node.depends_on_nodes.clone(),
@@ -184,9 +212,14 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
         extra_ctes_injected: compiled_code.is_some(),
         extra_ctes: Vec::<InjectedCte>::new(),
         contract,
-        access: node.config.get("access").and_then(Value::as_str).map(str::to_string).or_else(|| {
-            (node.resource_type == ResourceType::Model).then(|| "protected".to_string())
-        }),
+        access: node
+            .config
+            .get("access")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                (node.resource_type == ResourceType::Model).then(|| "protected".to_string())
+            }),
         constraints: node.constraints.clone(),
         version: node.version.clone().map(Value::String),
         latest_version: node.latest_version.clone().map(Value::String),
@@ -240,7 +273,10 @@ fn manifest_source(s: &SourceNode, created_at: f64) -> ManifestSource {
 }
 
 fn io_failure(path: &Path, e: std::io::Error) -> Failure {
-    Failure::single(Diagnostic::error(codes::IO, format!("cannot write {}: {e}", path.display())))
+    Failure::single(Diagnostic::error(
+        codes::IO,
+        format!("cannot write {}: {e}", path.display()),
+    ))
 }
 
 pub fn write_manifest(
@@ -251,7 +287,10 @@ pub fn write_manifest(
 ) -> Result<(), Failure> {
     let manifest = build_manifest(session, parsed, compiled);
     let path = target_dir.join("manifest.json");
-    write_json(&manifest, &path).map_err(|e| io_failure(&path, e))
+    let bytes = manifest
+        .to_json()
+        .map_err(|e| io_failure(&path, std::io::Error::other(e)))?;
+    hangar_artifacts::write_bytes(&bytes, &path).map_err(|e| io_failure(&path, e))
 }
 
 fn run_status(s: NodeStatus) -> RunStatus {
@@ -288,7 +327,11 @@ fn run_result(id: &str, o: &NodeOutcome) -> RunResult {
     } else {
         AdapterResponse {
             message: Some(o.adapter_message.clone()),
-            code: o.adapter_message.split_whitespace().next().map(str::to_string),
+            code: o
+                .adapter_message
+                .split_whitespace()
+                .next()
+                .map(str::to_string),
             rows_affected: o.rows_affected.map(|r| r as i64),
             ..AdapterResponse::default()
         }
@@ -309,22 +352,36 @@ fn run_result(id: &str, o: &NodeOutcome) -> RunResult {
     }
 }
 
-pub fn write_run_results(session: &Session, outcome: &RunOutcome, target_dir: &Path) -> Result<(), Failure> {
+pub fn write_run_results(
+    session: &Session,
+    outcome: &RunOutcome,
+    target_dir: &Path,
+) -> Result<(), Failure> {
     let inv = &session.invocation;
     let mut args = Map::new();
     args.insert("which".into(), Value::String(inv.command.clone()));
     args.insert("select".into(), Value::from(inv.selection.select.clone()));
     args.insert("exclude".into(), Value::from(inv.selection.exclude.clone()));
     args.insert("full_refresh".into(), Value::Bool(inv.full_refresh));
-    args.insert("target".into(), Value::String(session.profile.target_name.clone()));
-    args.insert("invocation_command".into(), Value::String(format!("hangar {}", inv.command)));
+    args.insert(
+        "target".into(),
+        Value::String(session.profile.target_name.clone()),
+    );
+    args.insert(
+        "invocation_command".into(),
+        Value::String(format!("hangar {}", inv.command)),
+    );
     let results = RunResults {
         metadata: ArtifactMetadata::new(
             hangar_artifacts::run_results::RUN_RESULTS_SCHEMA_URL,
             &inv.invocation_id,
             inv.started_at,
         ),
-        results: outcome.results.iter().map(|(id, o)| run_result(id, o)).collect(),
+        results: outcome
+            .results
+            .iter()
+            .map(|(id, o)| run_result(id, o))
+            .collect(),
         elapsed_time: outcome.summary.elapsed,
         args,
     };

@@ -112,7 +112,10 @@ fn build_table_aside(
         let _ = drop_if_exists(t, conn, &tmp);
         return Err(e);
     }
-    let rows = count_rows(t, conn, &tmp).ok().flatten().or(created.ok().flatten());
+    let rows = count_rows(t, conn, &tmp)
+        .ok()
+        .flatten()
+        .or(created.ok().flatten());
     Ok((tmp, rows))
 }
 
@@ -121,13 +124,15 @@ fn count_rows(
     conn: &mut dyn Connection,
     relation: &RelationRef,
 ) -> Result<Option<u64>, AdapterError> {
-    let sql = format!("select count(*) from {}", t.adapter.render_relation(relation));
+    let sql = format!(
+        "select count(*) from {}",
+        t.adapter.render_relation(relation)
+    );
     let result = conn.query(&sql, &[])?;
-    Ok(result
-        .rows
-        .first()
-        .and_then(|r| r.first())
-        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))))
+    Ok(result.rows.first().and_then(|r| r.first()).and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    }))
 }
 
 pub fn table(
@@ -252,7 +257,10 @@ fn sync_schema(
 }
 
 fn names(cols: &[&ColumnInfo]) -> String {
-    cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+    cols.iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn apply_strategy(
@@ -404,12 +412,19 @@ pub fn seed(
         .iter()
         .zip(column_types)
         .map(|(name, ty)| {
-            let ident = if quote_columns { a.quote(name) } else { name.clone() };
+            let ident = if quote_columns {
+                a.quote(name)
+            } else {
+                name.clone()
+            };
             format!("{ident} {ty}")
         })
         .collect::<Vec<_>>()
         .join(", ");
-    conn.execute(&format!("create table {} ({column_sql})", a.render_relation(&tmp)))?;
+    conn.execute(&format!(
+        "create table {} ({column_sql})",
+        a.render_relation(&tmp)
+    ))?;
     t.cache.add(tmp.clone(), RelationKind::Table);
     let columns: Vec<ColumnInfo> = table
         .columns

@@ -110,7 +110,11 @@ pub struct RunOptions<'a> {
 
 /// Execute the selected nodes. Errors of single nodes are results; a
 /// `Failure` means hangar could not do its job (e.g. no connection).
-pub fn execute(session: &Session, parsed: &ParsedProject, options: RunOptions<'_>) -> Result<RunOutcome, Failure> {
+pub fn execute(
+    session: &Session,
+    parsed: &ParsedProject,
+    options: RunOptions<'_>,
+) -> Result<RunOutcome, Failure> {
     let started = Instant::now();
     let adapter = connect_adapter(session)?;
     let cache = RelationCache::new();
@@ -122,8 +126,10 @@ pub fn execute(session: &Session, parsed: &ParsedProject, options: RunOptions<'_
         .filter(|n| !n.is_ephemeral())
         .collect();
     let total = reported.len();
-    let descriptions: HashMap<String, NodeDescription> =
-        reported.iter().map(|n| (n.unique_id.clone(), describe(n))).collect();
+    let descriptions: HashMap<String, NodeDescription> = reported
+        .iter()
+        .map(|n| (n.unique_id.clone(), describe(n)))
+        .collect();
 
     let runner = NodeRunner {
         session,
@@ -141,7 +147,12 @@ pub fn execute(session: &Session, parsed: &ParsedProject, options: RunOptions<'_
         target_dir: options.target_dir.clone(),
         full_refresh: session.invocation.full_refresh,
     };
-    run_hooks(&runner, "on-run-start", &session.root_package().config.on_run_start, None)?;
+    run_hooks(
+        &runner,
+        "on-run-start",
+        &session.root_package().config.on_run_start,
+        None,
+    )?;
     options.reporter.report(Event::RunStarted {
         total,
         description: run_description(&reported),
@@ -151,23 +162,32 @@ pub fn execute(session: &Session, parsed: &ParsedProject, options: RunOptions<'_
         fail_fast: session.invocation.fail_fast,
         cancelled: &options.cancel.cancelled,
     };
-    let statuses = run_tasks(&tasks, &runner, &schedule).map_err(|e| {
-        Failure::single(Diagnostic::error(codes::CONNECTION, e))
-    })?;
+    let statuses = run_tasks(&tasks, &runner, &schedule)
+        .map_err(|e| Failure::single(Diagnostic::error(codes::CONNECTION, e)))?;
     let cancelled = options.cancel.is_cancelled();
     if cancelled {
         drop_temporary_relations(&runner);
     }
     let mut results = runner.outcomes.into_inner().unwrap_or_default();
-    add_not_run(&statuses, &results.iter().map(|(id, _)| id.clone()).collect(), &runner.descriptions, &mut results);
+    add_not_run(
+        &statuses,
+        &results.iter().map(|(id, _)| id.clone()).collect(),
+        &runner.descriptions,
+        &mut results,
+    );
     let summary = summarize(&results, started.elapsed().as_secs_f64());
     if !cancelled {
         let runner_results = results_context(&results);
         let end_hooks = &session.root_package().config.on_run_end;
-        let runner = NodeRunner { outcomes: Mutex::new(Vec::new()), ..runner };
+        let runner = NodeRunner {
+            outcomes: Mutex::new(Vec::new()),
+            ..runner
+        };
         run_hooks(&runner, "on-run-end", end_hooks, Some(runner_results))?;
     }
-    options.reporter.report(Event::RunFinished { summary: &summary });
+    options
+        .reporter
+        .report(Event::RunFinished { summary: &summary });
     Ok(RunOutcome {
         results,
         summary,
@@ -184,8 +204,10 @@ pub fn connect_adapter(session: &Session) -> Result<Arc<dyn Adapter>, Failure> {
     )
     .map_err(|e| {
         Failure::single(
-            Diagnostic::error(codes::CONNECTION, e.to_string())
-                .with_hint(format!("check target `{}` in profiles.yml (`hangar debug` shows it)", session.profile.target_name)),
+            Diagnostic::error(codes::CONNECTION, e.to_string()).with_hint(format!(
+                "check target `{}` in profiles.yml (`hangar debug` shows it)",
+                session.profile.target_name
+            )),
         )
     })
 }
@@ -197,7 +219,11 @@ fn build_tasks(parsed: &ParsedProject, selected: &[String], kind: RunKind) -> Ve
     let chosen: BTreeSet<&str> = selected
         .iter()
         .map(String::as_str)
-        .filter(|id| parsed.node(id).is_some_and(|n| types.contains(&n.resource_type)))
+        .filter(|id| {
+            parsed
+                .node(id)
+                .is_some_and(|n| types.contains(&n.resource_type))
+        })
         .collect();
     // Ephemeral models that selected nodes reach stay in as silent tasks so
     // that dependency order passes through them.
@@ -220,20 +246,31 @@ fn build_tasks(parsed: &ParsedProject, selected: &[String], kind: RunKind) -> Ve
 fn add_test_gates(parsed: &ParsedProject, chosen: &BTreeSet<&str>, tasks: &mut [Task]) {
     let mut extra: HashMap<String, Vec<String>> = HashMap::new();
     for id in chosen {
-        let Some(test) = parsed.node(id).filter(|n| n.resource_type == ResourceType::Test) else { continue };
+        let Some(test) = parsed
+            .node(id)
+            .filter(|n| n.resource_type == ResourceType::Test)
+        else {
+            continue;
+        };
         let parents: BTreeSet<&str> = test.depends_on_nodes.iter().map(String::as_str).collect();
         for parent in &parents {
             for child in parsed.graph.children(parent) {
                 if !chosen.contains(child) || parents.contains(child) {
                     continue;
                 }
-                let Some(c) = parsed.node(child) else { continue };
+                let Some(c) = parsed.node(child) else {
+                    continue;
+                };
                 if c.resource_type == ResourceType::Test {
                     continue;
                 }
-                let ancestors: HashSet<&str> = parsed.graph.ancestors(child, None).into_iter().collect();
+                let ancestors: HashSet<&str> =
+                    parsed.graph.ancestors(child, None).into_iter().collect();
                 if parents.iter().all(|p| ancestors.contains(p)) {
-                    extra.entry(child.to_string()).or_default().push(test.unique_id.clone());
+                    extra
+                        .entry(child.to_string())
+                        .or_default()
+                        .push(test.unique_id.clone());
                 }
             }
         }
@@ -303,8 +340,12 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn conn_lock(&self) -> Result<std::sync::MutexGuard<'_, Box<dyn Connection>>, String> {
-        self.conn.lock().map_err(|_| "connection lock poisoned".to_string())
+    pub(crate) fn conn_lock(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, Box<dyn Connection>>, String> {
+        self.conn
+            .lock()
+            .map_err(|_| "connection lock poisoned".to_string())
     }
 }
 
@@ -402,7 +443,9 @@ impl Executor for NodeRunner<'_> {
     }
 
     fn skipped(&self, task_id: &str, because_of: &str) {
-        let Some(description) = self.descriptions.get(task_id) else { return };
+        let Some(description) = self.descriptions.get(task_id) else {
+            return;
+        };
         let now = Utc::now();
         let outcome = NodeOutcome {
             status: NodeStatus::Skipped,
@@ -433,10 +476,6 @@ impl Executor for NodeRunner<'_> {
 }
 
 impl NodeRunner<'_> {
-    pub(crate) fn session(&self) -> &Session {
-        self.session
-    }
-
     pub(crate) fn adapter(&self) -> &dyn Adapter {
         self.adapter
     }
@@ -471,12 +510,20 @@ impl NodeRunner<'_> {
     }
 
     /// Create the schema once per run and read its relations once.
-    pub(crate) fn prepare_schema(&self, conn: &mut dyn Connection, database: Option<&str>, schema: &str) -> Result<(), AdapterError> {
+    pub(crate) fn prepare_schema(
+        &self,
+        conn: &mut dyn Connection,
+        database: Option<&str>,
+        schema: &str,
+    ) -> Result<(), AdapterError> {
         let key = (database.map(str::to_string), schema.to_string());
-        let mut created = self.schemas_created.lock().map_err(|_| AdapterError::Database {
-            message: "schema lock poisoned".into(),
-            sql_state: None,
-        })?;
+        let mut created = self
+            .schemas_created
+            .lock()
+            .map_err(|_| AdapterError::Database {
+                message: "schema lock poisoned".into(),
+                sql_state: None,
+            })?;
         if !created.contains(&key) {
             conn.execute(&self.adapter.sql_create_schema(database, schema))?;
             created.insert(key);
@@ -494,7 +541,10 @@ impl NodeRunner<'_> {
             Ok(t) => t,
             Err(e) => {
                 return Executed::error(
-                    format!("{}:{}:{}: {}", node.original_file_path, e.line, e.column, e.message),
+                    format!(
+                        "{}:{}:{}: {}",
+                        node.original_file_path, e.line, e.column, e.message
+                    ),
                     None,
                 );
             }
@@ -559,7 +609,11 @@ impl NodeRunner<'_> {
                 Ok(c) => c,
                 Err(_) => return Executed::error("connection lock poisoned".into(), None),
             };
-            if let Err(e) = self.prepare_schema(conn.as_mut(), relation.database.as_deref(), &relation.schema) {
+            if let Err(e) = self.prepare_schema(
+                conn.as_mut(),
+                relation.database.as_deref(),
+                &relation.schema,
+            ) {
                 return Executed::error(e.to_string(), None);
             }
         }
@@ -591,21 +645,26 @@ impl NodeRunner<'_> {
         let result = {
             let mut conn = match worker.conn.lock() {
                 Ok(c) => c,
-                Err(_) => return Executed::error("connection lock poisoned".into(), Some(compiled)),
+                Err(_) => {
+                    return Executed::error("connection lock poisoned".into(), Some(compiled));
+                }
             };
             let conn = conn.as_mut();
             match materialized {
                 "view" => materialize::view(&target, conn, &compiled),
-                "incremental" if is_incremental => {
-                    materialize::incremental(&target, conn, &compiled, &incremental_config(node, self.adapter))
-                }
+                "incremental" if is_incremental => materialize::incremental(
+                    &target,
+                    conn,
+                    &compiled,
+                    &incremental_config(node, self.adapter),
+                ),
                 _ => materialize::table(&target, conn, &compiled),
             }
         };
-        if result.is_ok() {
-            if let Err(e) = self.run_node_hooks(worker, node, "post-hook") {
-                return Executed::error(e, Some(compiled));
-            }
+        if result.is_ok()
+            && let Err(e) = self.run_node_hooks(worker, node, "post-hook")
+        {
+            return Executed::error(e, Some(compiled));
         }
         self.finish_materialized(node, worker, result, Some(compiled))
     }
@@ -644,8 +703,12 @@ impl NodeRunner<'_> {
             if sql.trim().is_empty() {
                 continue;
             }
-            let mut conn = worker.conn.lock().map_err(|_| "connection lock poisoned".to_string())?;
-            conn.execute(&sql).map_err(|e| format!("{key} failed: {e}"))?;
+            let mut conn = worker
+                .conn
+                .lock()
+                .map_err(|_| "connection lock poisoned".to_string())?;
+            conn.execute(&sql)
+                .map_err(|e| format!("{key} failed: {e}"))?;
         }
         Ok(())
     }
@@ -671,14 +734,22 @@ impl NodeRunner<'_> {
         }
         if column_docs {
             for (name, col) in &node.columns {
-                if let Some(desc) = col.get("description").and_then(Value::as_str).filter(|d| !d.is_empty()) {
+                if let Some(desc) = col
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .filter(|d| !d.is_empty())
+                {
                     statements.extend(self.adapter.sql_comment(&r, kind, Some(name), desc));
                 }
             }
         }
-        let mut conn = worker.conn.lock().map_err(|_| "connection lock poisoned".to_string())?;
+        let mut conn = worker
+            .conn
+            .lock()
+            .map_err(|_| "connection lock poisoned".to_string())?;
         for s in statements {
-            conn.execute(&s).map_err(|e| format!("persist_docs failed: {e}"))?;
+            conn.execute(&s)
+                .map_err(|e| format!("persist_docs failed: {e}"))?;
         }
         Ok(())
     }
@@ -687,21 +758,35 @@ impl NodeRunner<'_> {
 fn incremental_config(node: &Node, adapter: &dyn Adapter) -> IncrementalConfig {
     let unique_key = match node.config.get("unique_key") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     };
     let predicates = match node.config.get("incremental_predicates") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     };
     IncrementalConfig {
         strategy: node
             .config_str("incremental_strategy")
             .map(str::to_string)
-            .unwrap_or_else(|| adapter.capabilities().default_incremental_strategy.to_string()),
+            .unwrap_or_else(|| {
+                adapter
+                    .capabilities()
+                    .default_incremental_strategy
+                    .to_string()
+            }),
         unique_key,
-        on_schema_change: node.config_str("on_schema_change").unwrap_or("ignore").to_string(),
+        on_schema_change: node
+            .config_str("on_schema_change")
+            .unwrap_or("ignore")
+            .to_string(),
         predicates,
     }
 }
@@ -724,20 +809,41 @@ pub fn render_diagnostic(d: &Diagnostic) -> String {
     hangar_project::render(d, false)
 }
 
-fn run_hooks(runner: &NodeRunner<'_>, name: &str, hooks: &[String], results: Option<Value>) -> Result<(), Failure> {
+fn run_hooks(
+    runner: &NodeRunner<'_>,
+    name: &str,
+    hooks: &[String],
+    results: Option<Value>,
+) -> Result<(), Failure> {
     if hooks.is_empty() {
         return Ok(());
     }
-    let worker = runner.make_worker(0).map_err(|e| Failure::single(Diagnostic::error(codes::CONNECTION, e)))?;
+    let worker = runner
+        .make_worker(0)
+        .map_err(|e| Failure::single(Diagnostic::error(codes::CONNECTION, e)))?;
     let handle = runner.jinja_adapter(&worker);
     let resolver = crate::compile::resolver_for(&runner.compiler, &runner.parsed.root_package);
-    let mut input = NodeInput::new(Phase::Run, &runner.parsed.root_package, "hangar_project.yml", "");
+    let mut input = NodeInput::new(
+        Phase::Run,
+        &runner.parsed.root_package,
+        "hangar_project.yml",
+        "",
+    );
     input.name = name.to_string();
     if let Some(results) = results {
         input.extra.insert("results".into(), results);
     }
-    let schemas: BTreeSet<&str> = runner.parsed.nodes.values().filter(|n| !n.schema.is_empty()).map(|n| n.schema.as_str()).collect();
-    input.extra.insert("schemas".into(), Value::from(schemas.into_iter().collect::<Vec<_>>()));
+    let schemas: BTreeSet<&str> = runner
+        .parsed
+        .nodes
+        .values()
+        .filter(|n| !n.schema.is_empty())
+        .map(|n| n.schema.as_str())
+        .collect();
+    input.extra.insert(
+        "schemas".into(),
+        Value::from(schemas.into_iter().collect::<Vec<_>>()),
+    );
     for hook in hooks {
         let sql = runner
             .session
@@ -747,9 +853,15 @@ fn run_hooks(runner: &NodeRunner<'_>, name: &str, hooks: &[String], results: Opt
         if sql.trim().is_empty() {
             continue;
         }
-        let mut conn = worker.conn.lock().map_err(|_| Failure::single(Diagnostic::error(codes::DATABASE, "lock poisoned")))?;
+        let mut conn = worker
+            .conn
+            .lock()
+            .map_err(|_| Failure::single(Diagnostic::error(codes::DATABASE, "lock poisoned")))?;
         conn.execute(&sql).map_err(|e| {
-            Failure::single(Diagnostic::error(codes::DATABASE, format!("{name} hook failed: {e}")))
+            Failure::single(Diagnostic::error(
+                codes::DATABASE,
+                format!("{name} hook failed: {e}"),
+            ))
         })?;
     }
     Ok(())
@@ -775,7 +887,9 @@ fn results_context(results: &[(String, NodeOutcome)]) -> Value {
 
 /// Drop the `__hangar_tmp` relations a cancelled run left, on a fresh connection.
 fn drop_temporary_relations(runner: &NodeRunner<'_>) {
-    let Ok(mut conn) = runner.adapter.connect() else { return };
+    let Ok(mut conn) = runner.adapter.connect() else {
+        return;
+    };
     for info in runner.cache.all_relations() {
         if info.relation.identifier.ends_with(TMP_SUFFIX) {
             let _ = conn.execute(&runner.adapter.sql_drop(&info.relation, info.kind));

@@ -25,7 +25,9 @@ pub enum TaskOutcome {
 pub enum TaskStatus {
     Done(TaskOutcome),
     /// Not run: the parent named here failed or was skipped.
-    Skipped { because_of: String },
+    Skipped {
+        because_of: String,
+    },
     /// Not run: the run was cancelled or stopped by `--fail-fast`.
     NotRun,
 }
@@ -116,7 +118,9 @@ pub fn run_tasks<E: Executor>(
         dispatch(roots, &mut in_flight);
 
         while in_flight > 0 {
-            let Ok((task, outcome)) = done_rx.recv() else { break };
+            let Ok((task, outcome)) = done_rx.recv() else {
+                break;
+            };
             in_flight -= 1;
             statuses[task] = Some(TaskStatus::Done(outcome));
             if options.cancelled.load(Ordering::SeqCst)
@@ -271,9 +275,17 @@ mod tests {
     fn parents_run_before_children() {
         let cancelled = AtomicBool::new(false);
         let ex = fake(vec![]);
-        let opts = ScheduleOptions { threads: 3, fail_fast: false, cancelled: &cancelled };
+        let opts = ScheduleOptions {
+            threads: 3,
+            fail_fast: false,
+            cancelled: &cancelled,
+        };
         let statuses = run_tasks(&diamond(), &ex, &opts).unwrap();
-        assert!(statuses.values().all(|s| *s == TaskStatus::Done(TaskOutcome::Success)));
+        assert!(
+            statuses
+                .values()
+                .all(|s| *s == TaskStatus::Done(TaskOutcome::Success))
+        );
         let log = ex.log.lock().unwrap();
         let pos = |id: &str| log.iter().position(|x| x == id).unwrap();
         assert!(pos("a") < pos("b") && pos("a") < pos("c"));
@@ -285,10 +297,19 @@ mod tests {
     fn failure_skips_descendants_only() {
         let cancelled = AtomicBool::new(false);
         let ex = fake(vec!["b"]);
-        let opts = ScheduleOptions { threads: 2, fail_fast: false, cancelled: &cancelled };
+        let opts = ScheduleOptions {
+            threads: 2,
+            fail_fast: false,
+            cancelled: &cancelled,
+        };
         let statuses = run_tasks(&diamond(), &ex, &opts).unwrap();
         assert_eq!(statuses["b"], TaskStatus::Done(TaskOutcome::Failed));
-        assert_eq!(statuses["d"], TaskStatus::Skipped { because_of: "b".into() });
+        assert_eq!(
+            statuses["d"],
+            TaskStatus::Skipped {
+                because_of: "b".into()
+            }
+        );
         assert_eq!(statuses["c"], TaskStatus::Done(TaskOutcome::Success));
         assert_eq!(statuses["e"], TaskStatus::Done(TaskOutcome::Success));
         assert_eq!(*ex.skipped.lock().unwrap(), vec!["d".to_string()]);
@@ -299,7 +320,11 @@ mod tests {
         let cancelled = AtomicBool::new(false);
         let ex = fake(vec!["a"]);
         let tasks = vec![task("a", &[]), task("b", &["a"]), task("c", &["b"])];
-        let opts = ScheduleOptions { threads: 1, fail_fast: true, cancelled: &cancelled };
+        let opts = ScheduleOptions {
+            threads: 1,
+            fail_fast: true,
+            cancelled: &cancelled,
+        };
         let statuses = run_tasks(&tasks, &ex, &opts).unwrap();
         assert_eq!(statuses["b"], TaskStatus::NotRun);
         assert_eq!(statuses["c"], TaskStatus::NotRun);
@@ -310,7 +335,11 @@ mod tests {
         let cancelled = AtomicBool::new(true);
         let ex = fake(vec![]);
         let tasks = vec![task("a", &[]), task("b", &["a"])];
-        let opts = ScheduleOptions { threads: 1, fail_fast: false, cancelled: &cancelled };
+        let opts = ScheduleOptions {
+            threads: 1,
+            fail_fast: false,
+            cancelled: &cancelled,
+        };
         let statuses = run_tasks(&tasks, &ex, &opts).unwrap();
         assert_eq!(statuses["b"], TaskStatus::NotRun);
     }
@@ -329,7 +358,11 @@ mod tests {
             fn skipped(&self, _id: &str, _b: &str) {}
         }
         let cancelled = AtomicBool::new(false);
-        let opts = ScheduleOptions { threads: 2, fail_fast: false, cancelled: &cancelled };
+        let opts = ScheduleOptions {
+            threads: 2,
+            fail_fast: false,
+            cancelled: &cancelled,
+        };
         let result = run_tasks(&[task("a", &[])], &NoConn, &opts);
         assert_eq!(result.unwrap_err(), "connection refused");
     }

@@ -146,16 +146,14 @@ pub fn infer_type<'a>(values: impl Iterator<Item = &'a str>) -> SeedType {
 fn fits(t: SeedType, v: &str) -> bool {
     let v = v.trim();
     match t {
-        SeedType::Boolean => matches!(
-            v.to_ascii_lowercase().as_str(),
-            "true" | "false"
-        ),
+        SeedType::Boolean => matches!(v.to_ascii_lowercase().as_str(), "true" | "false"),
         SeedType::Integer => v.parse::<i32>().is_ok() && !has_leading_zero(v),
         SeedType::BigInt => v.parse::<i64>().is_ok() && !has_leading_zero(v),
         SeedType::Number => {
             !has_leading_zero(v.trim_start_matches('-'))
                 && v.parse::<f64>().is_ok_and(f64::is_finite)
-                && v.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
+                && v.chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
         }
         SeedType::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok(),
         SeedType::DateTime => parse_datetime(v).is_some(),
@@ -212,7 +210,11 @@ mod tests {
     fn ragged_row_is_located() {
         let err = read_seed(b"a,b\n1,2\n3\n", b',').unwrap_err();
         assert_eq!(err.line, 3);
-        assert!(err.message.contains("1 fields but the header has 2"), "{}", err.message);
+        assert!(
+            err.message.contains("1 fields but the header has 2"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub fn load_session(invocation: Invocation) -> Result<Session, Failure> {
     .map_err(|d| Failure::new(vec![d]))?;
     let mut profile = profile;
     if profile.database.is_none() {
-        profile.database = hangar_adapter::target_database(&profile.adapter_type, &profile.settings);
+        profile.database =
+            hangar_adapter::target_database(&profile.adapter_type, &profile.settings);
     }
     let target_context = target_context(&profile, invocation.threads);
     let (jinja, jinja_diags) = Jinja::new(
@@ -136,7 +137,11 @@ fn jinja_config(
         .map(|p| (p.name.clone(), root.config.vars_for_package(&p.name)))
         .map(|(name, mut vars)| {
             // A package's own project vars sit under the root's for that package.
-            if let Some(pkg) = project.packages.iter().find(|p| p.name == name && !p.is_root) {
+            if let Some(pkg) = project
+                .packages
+                .iter()
+                .find(|p| p.name == name && !p.is_root)
+            {
                 for (k, v) in pkg.config.vars_for_package(&name) {
                     vars.entry(k).or_insert(v);
                 }

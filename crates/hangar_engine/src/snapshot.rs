@@ -34,30 +34,64 @@ pub struct SnapshotConfig {
 pub fn snapshot_config(node: &Node) -> Result<SnapshotConfig, String> {
     let unique_key = match node.config.get("unique_key") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-        _ => return Err(format!("snapshot `{}` needs a `unique_key` config", node.name)),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => {
+            return Err(format!(
+                "snapshot `{}` needs a `unique_key` config",
+                node.name
+            ));
+        }
     };
     let strategy = match node.config_str("strategy") {
         Some("timestamp") => Strategy::Timestamp {
             updated_at: node
                 .config_str("updated_at")
-                .ok_or_else(|| format!("snapshot `{}` uses the timestamp strategy but has no `updated_at` config", node.name))?
+                .ok_or_else(|| {
+                    format!(
+                        "snapshot `{}` uses the timestamp strategy but has no `updated_at` config",
+                        node.name
+                    )
+                })?
                 .to_string(),
         },
         Some("check") => Strategy::Check {
             columns: match node.config.get("check_cols") {
                 Some(Value::String(s)) if s == "all" => CheckColumns::All,
-                Some(Value::Array(a)) => {
-                    CheckColumns::Listed(a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                Some(Value::Array(a)) => CheckColumns::Listed(
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect(),
+                ),
+                _ => {
+                    return Err(format!(
+                        "snapshot `{}` uses the check strategy but has no `check_cols` (a list or 'all')",
+                        node.name
+                    ));
                 }
-                _ => return Err(format!("snapshot `{}` uses the check strategy but has no `check_cols` (a list or 'all')", node.name)),
             },
         },
-        Some(other) => return Err(format!("snapshot `{}` has unknown strategy `{other}` (expected timestamp or check)", node.name)),
-        None => return Err(format!("snapshot `{}` needs a `strategy` config (timestamp or check)", node.name)),
+        Some(other) => {
+            return Err(format!(
+                "snapshot `{}` has unknown strategy `{other}` (expected timestamp or check)",
+                node.name
+            ));
+        }
+        None => {
+            return Err(format!(
+                "snapshot `{}` needs a `strategy` config (timestamp or check)",
+                node.name
+            ));
+        }
     };
     let hard_deletes = node.config_str("hard_deletes") == Some("invalidate")
-        || node.config.get("invalidate_hard_deletes").and_then(Value::as_bool).unwrap_or(false);
+        || node
+            .config
+            .get("invalidate_hard_deletes")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
     Ok(SnapshotConfig {
         unique_key,
         strategy,
@@ -89,7 +123,11 @@ pub(crate) fn run_snapshot(runner: &NodeRunner<'_>, worker: &mut Worker, node: &
         relation: relation.clone(),
     };
     let result = runner
-        .prepare_schema(conn.as_mut(), relation.database.as_deref(), &relation.schema)
+        .prepare_schema(
+            conn.as_mut(),
+            relation.database.as_deref(),
+            &relation.schema,
+        )
         .and_then(|()| match target.existing() {
             None => {
                 let sql = first_snapshot_sql(runner.adapter(), &compiled, &cfg);
@@ -123,7 +161,9 @@ fn key_expr(a: &dyn Adapter, alias: &str, keys: &[String]) -> String {
 fn updated_at_expr(a: &dyn Adapter, cfg: &SnapshotConfig) -> String {
     let ts = a.type_name(LogicalType::Timestamp);
     match &cfg.strategy {
-        Strategy::Timestamp { updated_at } => format!("cast(snapshotted_source.{} as {ts})", a.quote(updated_at)),
+        Strategy::Timestamp { updated_at } => {
+            format!("cast(snapshotted_source.{} as {ts})", a.quote(updated_at))
+        }
         Strategy::Check { .. } => format!("cast(current_timestamp as {ts})"),
     }
 }
@@ -163,21 +203,35 @@ fn update_snapshot(
         .join(" and ");
     let first_key = a.quote(&cfg.unique_key[0]);
     let changed = match &cfg.strategy {
-        Strategy::Timestamp { .. } => format!("{} > current_rows.dbt_updated_at", updated_at_expr(a, cfg)),
+        Strategy::Timestamp { .. } => {
+            format!("{} > current_rows.dbt_updated_at", updated_at_expr(a, cfg))
+        }
         Strategy::Check { columns } => {
             let cols: Vec<String> = match columns {
                 CheckColumns::Listed(c) => c.clone(),
                 CheckColumns::All => existing_columns
                     .iter()
                     .map(|c| c.name.clone())
-                    .filter(|c| !c.starts_with("dbt_") && !cfg.unique_key.iter().any(|k| k.eq_ignore_ascii_case(c)))
+                    .filter(|c| {
+                        !c.starts_with("dbt_")
+                            && !cfg.unique_key.iter().any(|k| k.eq_ignore_ascii_case(c))
+                    })
                     .collect(),
             };
             let diffs: Vec<String> = cols
                 .iter()
-                .map(|c| format!("snapshotted_source.{q} is distinct from current_rows.{q}", q = a.quote(c)))
+                .map(|c| {
+                    format!(
+                        "snapshotted_source.{q} is distinct from current_rows.{q}",
+                        q = a.quote(c)
+                    )
+                })
                 .collect();
-            if diffs.is_empty() { "false".to_string() } else { format!("({})", diffs.join(" or ")) }
+            if diffs.is_empty() {
+                "false".to_string()
+            } else {
+                format!("({})", diffs.join(" or "))
+            }
         }
     };
     let staged = RelationRef {

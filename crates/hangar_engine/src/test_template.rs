@@ -79,7 +79,11 @@ fn literal_verbatim(value: &Value) -> String {
         Value::Number(n) => n.to_string(),
         Value::Array(items) => format!(
             "[{}]",
-            items.iter().map(literal_verbatim).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(literal_verbatim)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Value::Object(map) => format!(
             "{{{}}}",

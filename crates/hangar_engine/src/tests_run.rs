@@ -10,8 +10,16 @@ use crate::node::Node;
 use crate::run::{Executed, NodeRunner, Worker, render_diagnostic};
 
 /// dbt's `get_test_sql`: one row with the failure count and both verdicts.
-pub fn wrap_test_sql(main_sql: &str, fail_calc: &str, warn_if: &str, error_if: &str, limit: Option<u64>) -> String {
-    let limit = limit.map(|l| format!("\n    limit {l}")).unwrap_or_default();
+pub fn wrap_test_sql(
+    main_sql: &str,
+    fail_calc: &str,
+    warn_if: &str,
+    error_if: &str,
+    limit: Option<u64>,
+) -> String {
+    let limit = limit
+        .map(|l| format!("\n    limit {l}"))
+        .unwrap_or_default();
     format!(
         "select\n      {fail_calc} as failures,\n      {fail_calc} {warn_if} as should_warn,\n      {fail_calc} {error_if} as should_error\n    from (\n      {main_sql}{limit}\n    ) dbt_internal_test"
     )
@@ -28,7 +36,11 @@ pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node
     }
     let cfg = |k: &str, d: &str| node.config_str(k).unwrap_or(d).to_string();
     let limit = node.config.get("limit").and_then(Value::as_u64);
-    let store_failures = node.config.get("store_failures").and_then(Value::as_bool).unwrap_or(false);
+    let store_failures = node
+        .config
+        .get("store_failures")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let mut conn = match worker.conn_lock() {
         Ok(c) => c,
         Err(e) => return Executed::error(e, Some(compiled)),
@@ -36,7 +48,11 @@ pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node
     let main_sql = if store_failures {
         let relation = NodeRunner::relation_ref(node);
         let stored = runner
-            .prepare_schema(conn.as_mut(), relation.database.as_deref(), &relation.schema)
+            .prepare_schema(
+                conn.as_mut(),
+                relation.database.as_deref(),
+                &relation.schema,
+            )
             .and_then(|()| {
                 let target = Target {
                     adapter: runner.adapter(),
@@ -48,7 +64,10 @@ pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node
         if let Err(e) = stored {
             return Executed::error(format!("storing failures failed: {e}"), Some(compiled));
         }
-        format!("select * from {}", runner.adapter().render_relation(&relation))
+        format!(
+            "select * from {}",
+            runner.adapter().render_relation(&relation)
+        )
     } else {
         compiled.clone()
     };
@@ -69,9 +88,23 @@ pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node
     let truthy = |i: usize| row.get(i).is_some_and(is_true);
     let severity = cfg("severity", "ERROR").to_ascii_uppercase();
     let (status, message) = if severity == "ERROR" && truthy(2) {
-        (NodeStatus::Fail, format!("Got {failures} result{}, configured to fail if {}", plural(failures), cfg("error_if", "!= 0")))
+        (
+            NodeStatus::Fail,
+            format!(
+                "Got {failures} result{}, configured to fail if {}",
+                plural(failures),
+                cfg("error_if", "!= 0")
+            ),
+        )
     } else if truthy(1) {
-        (NodeStatus::Warn, format!("Got {failures} result{}, configured to warn if {}", plural(failures), cfg("warn_if", "!= 0")))
+        (
+            NodeStatus::Warn,
+            format!(
+                "Got {failures} result{}, configured to warn if {}",
+                plural(failures),
+                cfg("warn_if", "!= 0")
+            ),
+        )
     } else {
         (NodeStatus::Pass, String::new())
     };

@@ -273,6 +273,13 @@ impl Jinja {
         context::call_macro(&self.registry, name, args, kwargs, ctx, resolver, adapter)
     }
 
+    /// True when calling `name` from `package` would run only hangar's builtin
+    /// (no project or package overrides it or its dispatched forms), so the
+    /// engine may compute the same result natively.
+    pub fn is_builtin_only(&self, package: &str, name: &str) -> bool {
+        self.registry.is_builtin_only(package, name)
+    }
+
     /// Renders a `profiles.yml` / `dbt_project.yml` string: only `env_var()`
     /// is available.
     pub fn render_env_string(template: &str) -> Result<String, String> {

@@ -199,6 +199,29 @@ impl Registry {
         self.macros.get(package).and_then(|m| m.get(name))
     }
 
+    /// Whether calling `name` from `package` runs hangar's builtin and nothing
+    /// a project or package defined: neither the macro itself nor any of its
+    /// dispatched implementations (`<adapter>__name`, `default__name`) is
+    /// overridden.
+    pub fn is_builtin_only(&self, package: &str, name: &str) -> bool {
+        let builtin = self
+            .lookup(package, name)
+            .is_some_and(|e| e.package == BUILTIN_PACKAGE);
+        builtin
+            && self
+                .dispatch_search(Some(BUILTIN_PACKAGE))
+                .into_iter()
+                .flatten()
+                .filter(|p| p != BUILTIN_PACKAGE)
+                .all(|p| {
+                    self.dispatch_prefixes
+                        .iter()
+                        .map(String::as_str)
+                        .chain(["default"])
+                        .all(|prefix| self.lookup_in(&p, &format!("{prefix}__{name}")).is_none())
+                })
+    }
+
     pub fn is_package(&self, name: &str) -> bool {
         self.macros.contains_key(name)
     }

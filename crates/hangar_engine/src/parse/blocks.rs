@@ -57,7 +57,10 @@ fn find_blocks<'a>(
                 message: format!("`{{% {tag} {name} %}}` has no matching `{{% end{tag} %}}`"),
             });
         };
-        if let Some(nested) = start.find_at(text, whole.end()).filter(|n| n.start() < close.start()) {
+        if let Some(nested) = start
+            .find_at(text, whole.end())
+            .filter(|n| n.start() < close.start())
+        {
             return Err(BlockError {
                 line: line_of(text, nested.start()),
                 message: format!("a `{tag}` block cannot be nested inside `{tag} {name}`"),

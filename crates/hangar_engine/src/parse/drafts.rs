@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::node::Node;
 
 /// Which project-file config tree configures a resource type.
-pub fn config_tree<'a>(config: &'a hangar_project::ProjectConfig, rt: ResourceType) -> &'a Value {
+pub fn config_tree(config: &hangar_project::ProjectConfig, rt: ResourceType) -> &Value {
     match rt {
         ResourceType::Seed => &config.seeds,
         ResourceType::Snapshot => &config.snapshots,
@@ -38,14 +38,32 @@ pub fn split_resource_path<'a>(path: &'a str, folders: &[String]) -> (&'a str, &
 
 /// dbt's complete default config for a resource type (from a dbt 1.11 manifest).
 pub fn default_config(rt: ResourceType) -> Map<String, Value> {
-    hangar_artifacts::config_defaults::for_resource_type(crate::manifest::artifact_type(rt))
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+    // Built once per resource type: parse asks for one per node.
+    static DEFAULTS: LazyLock<HashMap<ResourceType, Map<String, Value>>> = LazyLock::new(|| {
+        ResourceType::ALL
+            .into_iter()
+            .map(|rt| {
+                let defaults = hangar_artifacts::config_defaults::for_resource_type(
+                    crate::manifest::artifact_type(rt),
+                );
+                (rt, defaults)
+            })
+            .collect()
+    });
+    DEFAULTS.get(&rt).cloned().unwrap_or_default()
 }
 
 /// `[package, folders…, name]`.
 pub fn fqn_for(package: &str, path_in_folder: &str, name: &str) -> Vec<String> {
     let mut fqn = vec![package.to_string()];
     if let Some((dirs, _file)) = path_in_folder.rsplit_once('/') {
-        fqn.extend(dirs.split('/').filter(|d| !d.is_empty()).map(str::to_string));
+        fqn.extend(
+            dirs.split('/')
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
+        );
     }
     fqn.push(name.to_string());
     fqn
@@ -159,26 +177,6 @@ pub fn string_list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_split_into_folder_and_fqn() {
-        let folders = vec!["models".to_string()];
-        assert_eq!(
-            split_resource_path("models/staging/a.sql", &folders),
-            ("models", "staging/a.sql")
-        );
-        assert_eq!(
-            fqn_for("p", "staging/core/a.sql", "a"),
-            vec!["p", "staging", "core", "a"]
-        );
-        assert_eq!(fqn_for("p", "a.sql", "a"), vec!["p", "a"]);
-        assert_eq!(file_stem("x/y/a.b.sql"), "a.b");
-    }
-}
-
 /// A node for `--inline` SQL, compiled in the root project's context.
 pub fn inline_draft(root: &Package, sql: &str) -> Node {
     let name = "inline_query";
@@ -215,5 +213,25 @@ pub fn inline_draft(root: &Package, sql: &str) -> Node {
         constraints: Vec::new(),
         root_path: None,
         abs_path: root.root.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_folder_and_fqn() {
+        let folders = vec!["models".to_string()];
+        assert_eq!(
+            split_resource_path("models/staging/a.sql", &folders),
+            ("models", "staging/a.sql")
+        );
+        assert_eq!(
+            fqn_for("p", "staging/core/a.sql", "a"),
+            vec!["p", "staging", "core", "a"]
+        );
+        assert_eq!(fqn_for("p", "a.sql", "a"), vec!["p", "a"]);
+        assert_eq!(file_stem("x/y/a.b.sql"), "a.b");
     }
 }

@@ -3,11 +3,11 @@
 
 mod blocks;
 pub mod drafts;
+mod generic;
 mod naming;
 mod patches;
 mod refs;
 mod sources;
-mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,8 +22,8 @@ use crate::Failure;
 use crate::node::{Node, NodeRef, SourceNode};
 use crate::session::Session;
 use drafts::{draft, file_stem, path_string};
+use generic::{Attachment, generic_tests_for};
 use patches::{PatchIndex, PatchRef, apply_patch, finish_config, index_patches};
-use tests::{Attachment, generic_tests_for};
 
 pub use naming::{node_context, quote_policy, relation_for};
 pub use refs::{ParseResolver, find_doc, is_refable};
@@ -93,10 +93,17 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
 
     let mut sources = BTreeMap::new();
     for file in &property_files {
-        let Some(package) = session.project.packages.iter().find(|p| p.name == file.package) else {
+        let Some(package) = session
+            .project
+            .packages
+            .iter()
+            .find(|p| p.name == file.package)
+        else {
             continue;
         };
-        for source in sources::source_nodes(file, package, root, session.profile.database.as_deref()) {
+        for source in
+            sources::source_nodes(file, package, root, session.profile.database.as_deref())
+        {
             sources.insert(source.unique_id.clone(), source);
         }
     }
@@ -106,7 +113,13 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
 
     let (enabled, disabled) = split_disabled(nodes);
     let mut nodes = check_duplicates(enabled, &mut diagnostics);
-    refs::resolve_dependencies(&mut nodes, &disabled, &sources, &root.name, &mut diagnostics);
+    refs::resolve_dependencies(
+        &mut nodes,
+        &disabled,
+        &sources,
+        &root.name,
+        &mut diagnostics,
+    );
     naming::assign_relations(session, &mut nodes, &mut sources, &mut diagnostics);
 
     let (errors, mut warnings): (Vec<_>, Vec<_>) =
@@ -137,13 +150,41 @@ fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnosti
         let simple = |rt, list: &[SourceFile], folders: &[String], nodes: &mut Vec<Node>| {
             for f in list {
                 let name = file_stem(&path_string(&f.path)).to_string();
-                nodes.push(draft(rt, package, root, f, folders, &name, f.contents.clone()));
+                nodes.push(draft(
+                    rt,
+                    package,
+                    root,
+                    f,
+                    folders,
+                    &name,
+                    f.contents.clone(),
+                ));
             }
         };
-        simple(ResourceType::Model, &files.models, &cfg.model_paths, &mut nodes);
-        simple(ResourceType::Analysis, &files.analyses, &cfg.analysis_paths, &mut nodes);
-        simple(ResourceType::Test, &files.singular_tests, &cfg.test_paths, &mut nodes);
-        simple(ResourceType::Seed, &files.seeds, &cfg.seed_paths, &mut nodes);
+        simple(
+            ResourceType::Model,
+            &files.models,
+            &cfg.model_paths,
+            &mut nodes,
+        );
+        simple(
+            ResourceType::Analysis,
+            &files.analyses,
+            &cfg.analysis_paths,
+            &mut nodes,
+        );
+        simple(
+            ResourceType::Test,
+            &files.singular_tests,
+            &cfg.test_paths,
+            &mut nodes,
+        );
+        simple(
+            ResourceType::Seed,
+            &files.seeds,
+            &cfg.seed_paths,
+            &mut nodes,
+        );
         for f in &files.snapshots {
             match blocks::snapshot_blocks(&f.contents) {
                 Ok(found) => {
@@ -203,17 +244,32 @@ fn yaml_snapshots(session: &Session, root: &Package) -> Vec<Node> {
                     checksum: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(code.as_bytes())),
                 };
                 let folders = &package.config.snapshot_paths;
-                out.push(draft(ResourceType::Snapshot, package, root, &source, folders, &patch.name, code));
+                out.push(draft(
+                    ResourceType::Snapshot,
+                    package,
+                    root,
+                    &source,
+                    folders,
+                    &patch.name,
+                    code,
+                ));
             }
         }
     }
     out
 }
 
-fn apply_patches(nodes: &mut [Node], index: &PatchIndex<'_>) -> Vec<(String, ResourceType, String)> {
+fn apply_patches(
+    nodes: &mut [Node],
+    index: &PatchIndex<'_>,
+) -> Vec<(String, ResourceType, String)> {
     let mut used = Vec::new();
     for node in nodes.iter_mut() {
-        let key = (node.package_name.clone(), node.resource_type, node.name.clone());
+        let key = (
+            node.package_name.clone(),
+            node.resource_type,
+            node.name.clone(),
+        );
         if let Some(patch) = index.get(&key) {
             apply_patch(node, patch);
             used.push(key);
@@ -227,13 +283,18 @@ fn report_unused_patches(
     used: &[(String, ResourceType, String)],
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let used: std::collections::HashSet<&(String, ResourceType, String)> = used.iter().collect();
     let mut unused: Vec<_> = index.iter().filter(|(k, _)| !used.contains(k)).collect();
     unused.sort_by(|a, b| a.0.cmp(b.0));
     for ((_, rt, name), p) in unused {
         diagnostics.push(
             Diagnostic::warning(
                 codes::PATCH_WITHOUT_NODE,
-                format!("{}s entry `{name}` in {} matches no {rt} in the project", rt, p.file.path.display()),
+                format!(
+                    "{}s entry `{name}` in {} matches no {rt} in the project",
+                    rt,
+                    p.file.path.display()
+                ),
             )
             .at(p.file.path.clone(), p.patch.line.max(1), 1)
             .with_source(p.file.contents.clone(), 0),
@@ -256,7 +317,11 @@ fn duplicate_patch(first: &PatchRef<'_>, second: &PatchRef<'_>) -> Diagnostic {
     .with_hint("keep one entry per node across all property files")
 }
 
-fn render_for_parse(session: &Session, resolver: &ParseResolver<'_>, mut node: Node) -> (Node, Option<Diagnostic>) {
+fn render_for_parse(
+    session: &Session,
+    resolver: &ParseResolver<'_>,
+    mut node: Node,
+) -> (Node, Option<Diagnostic>) {
     if node.resource_type == ResourceType::Seed {
         finish_config(&mut node);
         return (node, None);
@@ -322,7 +387,10 @@ fn check_materialization(node: &Node) -> Result<(), Diagnostic> {
     }
     let mut d = Diagnostic::error(
         codes::UNKNOWN_MATERIALIZATION,
-        format!("model `{}` uses the unknown materialization `{m}`", node.name),
+        format!(
+            "model `{}` uses the unknown materialization `{m}`",
+            node.name
+        ),
     )
     .at(node.original_file_path.clone(), 1, 1)
     .with_source(node.raw_code.clone(), 0);
@@ -341,9 +409,25 @@ fn yaml_tests(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Node> {
     let root = session.root_package();
-    let mut tests = Vec::new();
+    let node_ids: std::collections::HashMap<(ResourceType, &str, &str), &str> = nodes
+        .iter()
+        .map(|n| {
+            (
+                (n.resource_type, n.package_name.as_str(), n.name.as_str()),
+                n.unique_id.as_str(),
+            )
+        })
+        .collect();
+    // Collect every YAML entry that carries tests, then build the test
+    // nodes in parallel: large projects declare tens of thousands.
+    let mut jobs: Vec<TestJob<'_>> = Vec::new();
     for file in files {
-        let Some(package) = session.project.packages.iter().find(|p| p.name == file.package) else {
+        let Some(package) = session
+            .project
+            .packages
+            .iter()
+            .find(|p| p.name == file.package)
+        else {
             continue;
         };
         let groups = [
@@ -351,25 +435,27 @@ fn yaml_tests(
             (ResourceType::Seed, &file.seeds, "seeds"),
             (ResourceType::Snapshot, &file.snapshots, "snapshots"),
         ];
-        for (rt, patches, key) in groups {
+        for (rt, patches, file_key) in groups {
             for patch in patches.iter() {
-                let Some(node) = nodes.iter().find(|n| {
-                    n.resource_type == rt && n.name == patch.name && n.package_name == package.name
-                }) else {
+                let key = (rt, package.name.as_str(), patch.name.as_str());
+                let Some(attached_id) = node_ids.get(&key) else {
                     continue;
                 };
-                let attachment = Attachment {
-                    target: crate::generic_tests::TestTarget::Node {
-                        name: &patch.name,
-                        version: None,
-                        is_model: rt == ResourceType::Model,
+                jobs.push(TestJob {
+                    file,
+                    package,
+                    attachment: Attachment {
+                        target: crate::generic_tests::TestTarget::Node {
+                            name: &patch.name,
+                            version: None,
+                            is_model: rt == ResourceType::Model,
+                        },
+                        attached_id: (*attached_id).to_string(),
+                        file_key_name: format!("{file_key}.{}", patch.name),
                     },
-                    attached_id: node.unique_id.clone(),
-                    file_key_name: format!("{key}.{}", patch.name),
-                };
-                tests.extend(generic_tests_for(
-                    file, package, root, &attachment, &patch.data_tests, &patch.columns, diagnostics,
-                ));
+                    tests: &patch.data_tests,
+                    columns: &patch.columns,
+                });
             }
         }
         for src in &file.sources {
@@ -378,21 +464,54 @@ fn yaml_tests(
                 if !sources.contains_key(&id) {
                     continue;
                 }
-                let attachment = Attachment {
-                    target: crate::generic_tests::TestTarget::Source {
-                        source: &src.name,
-                        table: &table.name,
+                jobs.push(TestJob {
+                    file,
+                    package,
+                    attachment: Attachment {
+                        target: crate::generic_tests::TestTarget::Source {
+                            source: &src.name,
+                            table: &table.name,
+                        },
+                        attached_id: id,
+                        file_key_name: format!("sources.{}", src.name),
                     },
-                    attached_id: id,
-                    file_key_name: format!("sources.{}", src.name),
-                };
-                tests.extend(generic_tests_for(
-                    file, package, root, &attachment, &table.data_tests, &table.columns, diagnostics,
-                ));
+                    tests: &table.data_tests,
+                    columns: &table.columns,
+                });
             }
         }
     }
+    let built: Vec<(Vec<Node>, Vec<Diagnostic>)> = jobs
+        .par_iter()
+        .map(|job| {
+            let mut problems = Vec::new();
+            let nodes = generic_tests_for(
+                job.file,
+                job.package,
+                root,
+                &job.attachment,
+                job.tests,
+                job.columns,
+                &mut problems,
+            );
+            (nodes, problems)
+        })
+        .collect();
+    let mut tests = Vec::new();
+    for (nodes, problems) in built {
+        tests.extend(nodes);
+        diagnostics.extend(problems);
+    }
     tests
+}
+
+/// One YAML entry whose tests are to be built.
+struct TestJob<'a> {
+    file: &'a hangar_project::properties::PropertyFile,
+    package: &'a Package,
+    attachment: Attachment<'a>,
+    tests: &'a [hangar_project::properties::TestDef],
+    columns: &'a [hangar_project::properties::ColumnDef],
 }
 
 /// dbt renders a generic test's string configs (`where: "x > '{{ var(...) }}'"`).
@@ -406,15 +525,31 @@ fn render_test_configs(
         let templated: Vec<String> = test
             .config
             .iter()
-            .filter(|(_, v)| v.as_str().is_some_and(|s| s.contains("{{") || s.contains("{%")))
+            .filter(|(_, v)| {
+                v.as_str()
+                    .is_some_and(|s| s.contains("{{") || s.contains("{%"))
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for key in templated {
-            let Some(template) = test.config.get(&key).and_then(Value::as_str).map(str::to_string) else {
+            let Some(template) = test
+                .config
+                .get(&key)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            else {
                 continue;
             };
-            let input = NodeInput::new(Phase::Parse, &test.package_name, &test.original_file_path, "");
-            match session.jinja.render_string(&template, &input, resolver, None) {
+            let input = NodeInput::new(
+                Phase::Parse,
+                &test.package_name,
+                &test.original_file_path,
+                "",
+            );
+            match session
+                .jinja
+                .render_string(&template, &input, resolver, None)
+            {
                 Ok(rendered) => {
                     test.config.insert(key, Value::String(rendered));
                 }
@@ -459,7 +594,10 @@ fn check_duplicates(nodes: Vec<Node>, diagnostics: &mut Vec<Diagnostic>) -> BTre
     map
 }
 
-fn doc_blocks(packages: &[Package], diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<String, DocBlock> {
+fn doc_blocks(
+    packages: &[Package],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, DocBlock> {
     let mut docs = BTreeMap::new();
     for package in packages {
         for f in &package.files.docs {
@@ -538,7 +676,10 @@ fn exposure_json(
     })
 }
 
-fn graph_nodes(nodes: &BTreeMap<String, Node>, sources: &BTreeMap<String, SourceNode>) -> Vec<GraphNode> {
+fn graph_nodes(
+    nodes: &BTreeMap<String, Node>,
+    sources: &BTreeMap<String, SourceNode>,
+) -> Vec<GraphNode> {
     let mut out: Vec<GraphNode> = nodes.values().map(graph_node).collect();
     out.extend(sources.values().map(|s| GraphNode {
         unique_id: s.unique_id.clone(),
@@ -573,7 +714,11 @@ fn graph_node(n: &Node) -> GraphNode {
         depends_on: n.depends_on_nodes.clone(),
         source_name: None,
         test: n.test.as_ref().map(|t| TestInfo {
-            kind: if t.is_generic { TestKind::Generic } else { TestKind::Singular },
+            kind: if t.is_generic {
+                TestKind::Generic
+            } else {
+                TestKind::Singular
+            },
             test_name: t.test_name.as_ref().map(|name| match &t.namespace {
                 Some(ns) => format!("{ns}.{name}"),
                 None => name.clone(),

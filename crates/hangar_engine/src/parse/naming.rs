@@ -53,7 +53,12 @@ pub fn quote_policy(session: &Session) -> hangar_jinja::Policy {
     policy
 }
 
-pub fn relation_for(session: &Session, database: Option<&str>, schema: &str, identifier: &str) -> Relation {
+pub fn relation_for(
+    session: &Session,
+    database: Option<&str>,
+    schema: &str,
+    identifier: &str,
+) -> Relation {
     let mut r = Relation::new(database, schema, identifier);
     r.quote_policy = quote_policy(session);
     r
@@ -67,12 +72,14 @@ pub fn assign_relations(
 ) {
     let docs = BTreeMap::new();
     let resolver = ParseResolver::new(session, &docs);
-    let results: Vec<(String, Result<(Option<String>, String, String), Diagnostic>)> = nodes
+    let results: Vec<(String, Result<RelationNames, Diagnostic>)> = nodes
         .par_iter()
         .map(|(id, node)| (id.clone(), names_for(session, &resolver, node)))
         .collect();
     for (id, result) in results {
-        let Some(node) = nodes.get_mut(&id) else { continue };
+        let Some(node) = nodes.get_mut(&id) else {
+            continue;
+        };
         match result {
             Ok((database, schema, alias)) => {
                 node.relation_name = has_relation(node)
@@ -85,7 +92,12 @@ pub fn assign_relations(
         }
     }
     for source in sources.values_mut() {
-        let mut r = relation_for(session, source.database.as_deref(), &source.schema, &source.identifier);
+        let mut r = relation_for(
+            session,
+            source.database.as_deref(),
+            &source.schema,
+            &source.identifier,
+        );
         let flag = |k: &str, d: bool| source.quoting.get(k).and_then(Value::as_bool).unwrap_or(d);
         r.quote_policy.database = flag("database", r.quote_policy.database);
         r.quote_policy.schema = flag("schema", r.quote_policy.schema);
@@ -93,6 +105,9 @@ pub fn assign_relations(
         source.relation_name = r.render();
     }
 }
+
+/// (database, schema, alias) of a node.
+type RelationNames = (Option<String>, String, String);
 
 fn has_relation(node: &Node) -> bool {
     match node.resource_type {
@@ -107,11 +122,58 @@ fn has_relation(node: &Node) -> bool {
     }
 }
 
+/// dbt's default `generate_*_name` macros, computed natively. Used only when
+/// the project overrides none of them (see `Jinja::is_builtin_only`), so the
+/// result is the same as rendering them; it keeps parse fast on large projects.
+fn default_names(session: &Session, node: &Node) -> RelationNames {
+    let custom = |key: &str| {
+        node.config.get(key).and_then(|v| match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.trim().to_string()),
+            other => Some(other.to_string()),
+        })
+    };
+    let database = custom("database").or_else(|| session.profile.database.clone());
+    let schema = match custom("schema") {
+        Some(c) => format!("{}_{c}", session.profile.schema),
+        None => session.profile.schema.clone(),
+    };
+    let alias = custom("alias")
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| match &node.version {
+            Some(v) => format!("{}_v{}", node.name, v.replace('.', "_")),
+            None => node.name.clone(),
+        });
+    (database, schema, alias)
+}
+
+fn uses_default_naming(session: &Session, node: &Node) -> bool {
+    [
+        "generate_database_name",
+        "generate_schema_name",
+        "generate_alias_name",
+    ]
+    .iter()
+    .all(|m| session.jinja.is_builtin_only(&node.package_name, m))
+}
+
 fn names_for(
     session: &Session,
     resolver: &ParseResolver<'_>,
     node: &Node,
-) -> Result<(Option<String>, String, String), Diagnostic> {
+) -> Result<RelationNames, Diagnostic> {
+    let legacy_snapshot = node.resource_type == ResourceType::Snapshot
+        && (node
+            .config
+            .get("target_schema")
+            .is_some_and(|v| !v.is_null())
+            || node
+                .config
+                .get("target_database")
+                .is_some_and(|v| !v.is_null()));
+    if !legacy_snapshot && uses_default_naming(session, node) {
+        return Ok(default_names(session, node));
+    }
     let model = node_context(node);
     let input = NodeInput {
         phase: Phase::Parse,
@@ -129,14 +191,24 @@ fn names_for(
     };
     let call = |macro_name: &str, key: &str| -> Result<Value, Diagnostic> {
         let custom = node.config.get(key).cloned().unwrap_or(Value::Null);
-        session
-            .jinja
-            .call_macro(macro_name, vec![custom, model.clone()], Map::new(), &input, resolver, None)
+        session.jinja.call_macro(
+            macro_name,
+            vec![custom, model.clone()],
+            Map::new(),
+            &input,
+            resolver,
+            None,
+        )
     };
     // Legacy snapshot configs name the exact schema and database.
     let legacy = |key: &str| {
         (node.resource_type == ResourceType::Snapshot)
-            .then(|| node.config.get(key).and_then(Value::as_str).map(str::to_string))
+            .then(|| {
+                node.config
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .flatten()
     };
     let database = match legacy("target_database") {

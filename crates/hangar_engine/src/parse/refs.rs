@@ -41,7 +41,12 @@ pub fn find_doc<'d>(
 }
 
 impl Resolver for ParseResolver<'_> {
-    fn resolve_ref(&self, _package: Option<&str>, name: &str, _version: Option<&str>) -> Result<Relation, String> {
+    fn resolve_ref(
+        &self,
+        _package: Option<&str>,
+        name: &str,
+        _version: Option<&str>,
+    ) -> Result<Relation, String> {
         Ok(Relation::new(self.database.as_deref(), &self.schema, name))
     }
 
@@ -70,7 +75,13 @@ impl<'a> RefIndex<'a> {
 
     /// dbt's lookup: the given package only, else the referring node's
     /// package first, then the root project, then any package.
-    pub fn find(&self, package: Option<&str>, name: &str, from_package: &str, root: &str) -> Option<&'a Node> {
+    pub fn find(
+        &self,
+        package: Option<&str>,
+        name: &str,
+        from_package: &str,
+        root: &str,
+    ) -> Option<&'a Node> {
         let candidates = self.by_name.get(name)?;
         match package {
             Some(p) => candidates.iter().find(|n| n.package_name == p).copied(),
@@ -89,7 +100,10 @@ impl<'a> RefIndex<'a> {
 }
 
 pub fn is_refable(rt: ResourceType) -> bool {
-    matches!(rt, ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot)
+    matches!(
+        rt,
+        ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+    )
 }
 
 /// Turn recorded refs and sources into `depends_on.nodes`, reporting unknown
@@ -103,7 +117,12 @@ pub fn resolve_dependencies(
 ) {
     let source_index: HashMap<(&str, &str), &str> = sources
         .values()
-        .map(|s| ((s.source_name.as_str(), s.name.as_str()), s.unique_id.as_str()))
+        .map(|s| {
+            (
+                (s.source_name.as_str(), s.name.as_str()),
+                s.unique_id.as_str(),
+            )
+        })
         .collect();
     let mut edges: Vec<(String, Vec<String>)> = Vec::with_capacity(nodes.len());
     {
@@ -135,13 +154,12 @@ pub fn resolve_dependencies(
     }
 }
 
-pub fn find_source<'s>(sources: &'s BTreeMap<String, SourceNode>, source: &str, table: &str) -> Option<&'s SourceNode> {
-    sources
-        .values()
-        .find(|s| s.source_name == source && s.name == table)
-}
-
-fn unknown_ref(node: &Node, r: &crate::node::NodeRef, index: &RefIndex<'_>, disabled: &RefIndex<'_>) -> Diagnostic {
+fn unknown_ref(
+    node: &Node,
+    r: &crate::node::NodeRef,
+    index: &RefIndex<'_>,
+    disabled: &RefIndex<'_>,
+) -> Diagnostic {
     let what = match &r.package {
         Some(p) => format!("`{p}.{}`", r.name),
         None => format!("`{}`", r.name),
@@ -154,10 +172,16 @@ fn unknown_ref(node: &Node, r: &crate::node::NodeRef, index: &RefIndex<'_>, disa
         .and_then(|l| l.find(&r.name))
         .map_or(1, |c| c + 1);
     let base = node_location(node, line, column, r.name.len());
-    if disabled.find(r.package.as_deref(), &r.name, &node.package_name, "").is_some() {
+    if disabled
+        .find(r.package.as_deref(), &r.name, &node.package_name, "")
+        .is_some()
+    {
         return Diagnostic {
             code: codes::REF_TO_DISABLED,
-            message: format!("{} `{}` depends on {what}, which is disabled", node.resource_type, node.name),
+            message: format!(
+                "{} `{}` depends on {what}, which is disabled",
+                node.resource_type, node.name
+            ),
             ..base
         }
         .with_hint(format!("enable `{}` or remove the ref", r.name));
@@ -176,7 +200,12 @@ fn unknown_ref(node: &Node, r: &crate::node::NodeRef, index: &RefIndex<'_>, disa
     d
 }
 
-fn unknown_source(node: &Node, source: &str, table: &str, sources: &BTreeMap<String, SourceNode>) -> Diagnostic {
+fn unknown_source(
+    node: &Node,
+    source: &str,
+    table: &str,
+    sources: &BTreeMap<String, SourceNode>,
+) -> Diagnostic {
     let needle = format!("'{table}'");
     let (line, column) = node
         .raw_code
@@ -192,16 +221,27 @@ fn unknown_source(node: &Node, source: &str, table: &str, sources: &BTreeMap<Str
         ),
         ..node_location(node, line, column, table.len())
     };
-    let names: Vec<String> = sources.values().map(|s| format!("{}.{}", s.source_name, s.name)).collect();
-    if let Some(s) = suggest(&format!("{source}.{table}"), names.iter().map(String::as_str)) {
+    let names: Vec<String> = sources
+        .values()
+        .map(|s| format!("{}.{}", s.source_name, s.name))
+        .collect();
+    if let Some(s) = suggest(
+        &format!("{source}.{table}"),
+        names.iter().map(String::as_str),
+    ) {
         d = d.with_hint(format!("did you mean `{s}`?"));
     }
     d
 }
 
 fn node_location(node: &Node, line: usize, column: usize, len: usize) -> Diagnostic {
-    let d = Diagnostic::error(codes::UNKNOWN_REF, String::new()).at(node.original_file_path.clone(), line, column);
-    if node.resource_type == ResourceType::Test && node.test.as_ref().is_some_and(|t| t.is_generic) {
+    let d = Diagnostic::error(codes::UNKNOWN_REF, String::new()).at(
+        node.original_file_path.clone(),
+        line,
+        column,
+    );
+    if node.resource_type == ResourceType::Test && node.test.as_ref().is_some_and(|t| t.is_generic)
+    {
         d
     } else {
         d.with_source(node.raw_code.clone(), len)

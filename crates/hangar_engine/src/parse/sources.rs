@@ -22,11 +22,17 @@ pub fn source_nodes(
     file.sources
         .iter()
         .flat_map(|src| {
-            src.tables
-                .iter()
-                .map(move |table| {
-                    source_node(package, root, src, table, in_folder, original, target_database)
-                })
+            src.tables.iter().map(move |table| {
+                source_node(
+                    package,
+                    root,
+                    src,
+                    table,
+                    in_folder,
+                    original,
+                    target_database,
+                )
+            })
         })
         .collect()
 }
@@ -51,7 +57,10 @@ fn source_node(
         .database
         .clone()
         .or_else(|| target_database.map(str::to_string));
-    let identifier = table.identifier.clone().unwrap_or_else(|| table.name.clone());
+    let identifier = table
+        .identifier
+        .clone()
+        .unwrap_or_else(|| table.name.clone());
     let mut tags = string_list(config.get("tags"));
     tags.extend(src.tags.iter().cloned());
     tags.extend(table.tags.iter().cloned());
@@ -92,7 +101,8 @@ fn source_node(
 fn merge_freshness(source: Option<&Value>, table: Option<&Value>) -> Value {
     match (source, table) {
         (s, Some(Value::Object(t))) => {
-            let mut merged: Map<String, Value> = s.and_then(Value::as_object).cloned().unwrap_or_default();
+            let mut merged: Map<String, Value> =
+                s.and_then(Value::as_object).cloned().unwrap_or_default();
             merged.extend(t.clone());
             Value::Object(merged)
         }

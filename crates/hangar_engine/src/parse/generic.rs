@@ -96,7 +96,11 @@ fn test_node(
         sources,
         depends_on_nodes: Vec::new(),
         depends_on_macros: vec![
-            format!("macro.{}.{}", spec.namespace.as_deref().unwrap_or("dbt"), format_args!("test_{}", spec.test_name)),
+            format!(
+                "macro.{}.{}",
+                spec.namespace.as_deref().unwrap_or("dbt"),
+                format_args!("test_{}", spec.test_name)
+            ),
             "macro.dbt.get_where_subquery".to_string(),
         ],
         test: Some(TestNodeData {
@@ -131,7 +135,12 @@ fn static_refs(kwargs: &serde_json::Map<String, Value>) -> Vec<NodeRef> {
                 [package, name] => (Some(package.clone()), name.clone()),
                 _ => continue,
             };
-            refs.push(NodeRef { package, name, version: None, line: 0 });
+            refs.push(NodeRef {
+                package,
+                name,
+                version: None,
+                line: 0,
+            });
         }
     }
     refs
