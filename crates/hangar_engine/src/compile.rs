@@ -272,7 +272,10 @@ pub fn compiled_path(target_dir: &Path, node: &Node) -> PathBuf {
     // Nodes defined in YAML (generic tests, YAML snapshots) go in a folder
     // named after their file.
     if node.original_file_path.ends_with(".yml") || node.original_file_path.ends_with(".yaml") {
-        p.push(format!("{}.sql", node.name));
+        match node.path.rsplit('/').next() {
+            Some(file) if node.path.ends_with(".sql") => p.push(file),
+            _ => p.push(format!("{}.sql", node.name)),
+        }
     }
     p
 }

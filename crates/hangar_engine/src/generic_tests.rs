@@ -40,10 +40,12 @@ pub enum TestTarget<'a> {
 /// A generic test resolved from one YAML entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenericTest {
-    /// Name of the test node: the synthesized short name, or the user's `name`.
+    /// Name of the test node, in its unique id and fqn: the full synthesized
+    /// name, or the user's `name`.
     pub name: String,
-    /// Name used in the fqn (the full synthesized name).
-    pub fqn_name: String,
+    /// Name of the compiled file and the default alias: the full name, or
+    /// when that is 64 characters or more, a truncated and hashed one.
+    pub compiled_name: String,
     /// Test macro name without namespace, e.g. `unique`.
     pub test_name: String,
     pub namespace: Option<String>,
@@ -123,17 +125,17 @@ pub fn build_generic_test(
         Some(other) => return Err(format!("test `name` must be a string, got {other}")),
         None => None,
     };
-    let (name, fqn_name) = match custom_name {
+    let (compiled_name, name) = match custom_name {
         Some(n) => (n.clone(), n),
         None => synthesize_names(target, namespace.as_deref(), &test_name, &args),
     };
     let mut config = config;
-    if name != fqn_name && !config.contains_key("alias") {
-        config.insert("alias".into(), Value::String(name.clone()));
+    if name != compiled_name && !config.contains_key("alias") {
+        config.insert("alias".into(), Value::String(compiled_name.clone()));
     }
     Ok(GenericTest {
         name,
-        fqn_name,
+        compiled_name,
         test_name,
         namespace,
         kwargs: args,
@@ -387,10 +389,16 @@ mod tests {
             Some("order_status"),
         )
         .unwrap();
-        assert!(t.name.starts_with("accepted_values_fct_orders_enr_"));
-        assert_eq!(t.name.len(), 30 + 1 + 32);
-        assert_eq!(t.config["alias"], json!(t.name));
-        assert!(t.fqn_name.len() >= 64);
+        assert!(
+            t.compiled_name
+                .starts_with("accepted_values_fct_orders_enr_")
+        );
+        assert_eq!(t.compiled_name.len(), 30 + 1 + 32);
+        assert_eq!(t.config["alias"], json!(t.compiled_name));
+        assert_eq!(
+            t.name,
+            "accepted_values_fct_orders_enriched_order_status__pending__shipped__completed__returned"
+        );
     }
 
     #[test]

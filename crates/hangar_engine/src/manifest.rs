@@ -52,13 +52,18 @@ pub fn build_manifest(
         inv.started_at,
         project_quoting(session),
     ));
-    for node in parsed.nodes.values() {
-        let compiled_code = compiled.get(&node.unique_id);
-        manifest.nodes.insert(
-            node.unique_id.clone(),
-            manifest_node(node, compiled_code, created_at),
-        );
-    }
+    // Converting 10,000s of nodes is worth spreading over the cores.
+    let nodes: Vec<(String, ManifestNode)> = parsed
+        .nodes
+        .par_iter()
+        .map(|(id, node)| {
+            (
+                id.clone(),
+                manifest_node(node, compiled.get(id), created_at),
+            )
+        })
+        .collect();
+    manifest.nodes.extend(nodes);
     for source in parsed.sources.values() {
         manifest.sources.insert(
             source.unique_id.clone(),

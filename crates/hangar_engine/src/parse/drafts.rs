@@ -55,6 +55,23 @@ pub fn default_config(rt: ResourceType) -> Map<String, Value> {
     DEFAULTS.get(&rt).cloned().unwrap_or_default()
 }
 
+/// A property file's path inside whichever resource folder holds it
+/// (models/, snapshots/, seeds/…), as dbt computes YAML nodes' fqn.
+pub fn yaml_path_in_folder<'a>(path: &'a str, config: &hangar_project::ProjectConfig) -> &'a str {
+    [
+        &config.model_paths,
+        &config.snapshot_paths,
+        &config.seed_paths,
+        &config.analysis_paths,
+        &config.test_paths,
+        &config.macro_paths,
+    ]
+    .into_iter()
+    .map(|folders| split_resource_path(path, folders))
+    .find(|(folder, _)| !folder.is_empty())
+    .map_or(path, |(_, rest)| rest)
+}
+
 /// `[package, folders…, name]`.
 pub fn fqn_for(package: &str, path_in_folder: &str, name: &str) -> Vec<String> {
     let mut fqn = vec![package.to_string()];
@@ -116,12 +133,27 @@ pub fn draft(
 ) -> Node {
     let original = path_string(&file.path);
     let (_, in_folder) = split_resource_path(&original, folders);
-    let fqn = if rt == ResourceType::Snapshot {
-        let mut f = fqn_for(&package.name, in_folder, file_stem(in_folder));
-        f.push(name.to_string());
-        f
-    } else {
-        fqn_for(&package.name, in_folder, name)
+    let from_yaml = original.ends_with(".yml") || original.ends_with(".yaml");
+    // dbt's quirks: analyses sit under an `analysis` fqn level and path;
+    // SQL snapshots add the file name; YAML snapshots are `[package, name]`.
+    let (fqn, path) = match rt {
+        ResourceType::Snapshot if from_yaml => (
+            vec![package.name.clone(), name.to_string()],
+            format!("{in_folder}/{name}.sql"),
+        ),
+        ResourceType::Snapshot => {
+            let mut f = fqn_for(&package.name, in_folder, file_stem(in_folder));
+            f.push(name.to_string());
+            (f, in_folder.to_string())
+        }
+        ResourceType::Analysis => {
+            let path = format!("analysis/{in_folder}");
+            (fqn_for(&package.name, &path, name), path)
+        }
+        _ => (
+            fqn_for(&package.name, in_folder, name),
+            in_folder.to_string(),
+        ),
     };
     let FolderConfig { config, unrendered } = folder_configs(rt, package, root, &fqn);
     let tags = string_list(config.get("tags"));
@@ -131,7 +163,7 @@ pub fn draft(
         name: name.to_string(),
         package_name: package.name.clone(),
         original_file_path: original.clone(),
-        path: in_folder.to_string(),
+        path,
         fqn,
         raw_code: code,
         checksum: file.checksum.clone(),

@@ -8,7 +8,7 @@ use hangar_project::properties::{ColumnDef, PropertyFile, TestDef};
 use hangar_project::{Diagnostic, Package, codes};
 use serde_json::Value;
 
-use super::drafts::{folder_configs, fqn_for, path_string, split_resource_path, string_list};
+use super::drafts::{folder_configs, fqn_for, path_string, string_list, yaml_path_in_folder};
 use crate::generic_tests::{TestTarget, build_generic_test};
 use crate::node::{Node, NodeRef, TestNodeData};
 use crate::test_template::generic_test_template;
@@ -64,8 +64,8 @@ fn test_node(
 ) -> Result<Node, String> {
     let spec = build_generic_test(&test.raw, &attachment.target, column)?;
     let original = path_string(&file.path);
-    let (_, in_folder) = split_resource_path(&original, &package.config.model_paths);
-    let fqn = fqn_for(&package.name, in_folder, &spec.fqn_name);
+    let in_folder = yaml_path_in_folder(&original, &package.config);
+    let fqn = fqn_for(&package.name, in_folder, &spec.name);
     let mut folder = folder_configs(ResourceType::Test, package, root, &fqn);
     merge_config(&mut folder.config, &spec.config);
     merge_config(&mut folder.unrendered, &spec.config);
@@ -80,7 +80,7 @@ fn test_node(
         name: spec.name.clone(),
         package_name: package.name.clone(),
         original_file_path: original,
-        path: format!("{}.sql", spec.name),
+        path: format!("{}.sql", spec.compiled_name),
         fqn,
         raw_code,
         checksum: String::new(),
@@ -114,7 +114,7 @@ fn test_node(
         }),
         database: None,
         schema: String::new(),
-        alias: spec.name,
+        alias: spec.compiled_name,
         relation_name: None,
         compiled_code: None,
         version: None,

@@ -107,6 +107,7 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
             sources.insert(source.unique_id.clone(), source);
         }
     }
+    render_source_fields(session, &resolver, &mut sources, &mut diagnostics);
     let mut tests = yaml_tests(session, &property_files, &nodes, &sources, &mut diagnostics);
     render_test_configs(session, &resolver, &mut tests, &mut diagnostics);
     nodes.extend(tests);
@@ -512,6 +513,43 @@ struct TestJob<'a> {
     attachment: Attachment<'a>,
     tests: &'a [hangar_project::properties::TestDef],
     columns: &'a [hangar_project::properties::ColumnDef],
+}
+
+/// dbt renders a source's `database`, `schema` and `identifier`
+/// (`"{{ var('raw_db', target.database) }}"`).
+fn render_source_fields(
+    session: &Session,
+    resolver: &ParseResolver<'_>,
+    sources: &mut BTreeMap<String, SourceNode>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let templated = |s: &str| s.contains("{{") || s.contains("{%");
+    for source in sources.values_mut() {
+        let input = NodeInput::new(
+            Phase::Parse,
+            &source.package_name,
+            &source.original_file_path,
+            "",
+        );
+        let mut render = |text: &str| -> Option<String> {
+            match session.jinja.render_string(text, &input, resolver, None) {
+                Ok(out) => Some(out.trim().to_string()),
+                Err(d) => {
+                    diagnostics.push(d);
+                    None
+                }
+            }
+        };
+        if let Some(db) = source.database.clone().filter(|d| templated(d)) {
+            source.database = render(&db).filter(|d| !d.is_empty() && d != "None");
+        }
+        if templated(&source.schema) {
+            source.schema = render(&source.schema.clone()).unwrap_or_default();
+        }
+        if templated(&source.identifier) {
+            source.identifier = render(&source.identifier.clone()).unwrap_or_default();
+        }
+    }
 }
 
 /// dbt renders a generic test's string configs (`where: "x > '{{ var(...) }}'"`).

@@ -6,7 +6,7 @@ use hangar_project::config::merge_config;
 use hangar_project::properties::{PropertyFile, SourceDef, SourceTableDef};
 use serde_json::{Map, Value};
 
-use super::drafts::{folder_configs, fqn_for, path_string, split_resource_path, string_list};
+use super::drafts::{folder_configs, fqn_for, path_string, string_list, yaml_path_in_folder};
 use super::patches::columns_json;
 use crate::node::SourceNode;
 
@@ -18,7 +18,7 @@ pub fn source_nodes(
 ) -> Vec<SourceNode> {
     let original_path = path_string(&file.path);
     let original = original_path.as_str();
-    let (_, in_folder) = split_resource_path(original, &package.config.model_paths);
+    let in_folder = yaml_path_in_folder(original, &package.config);
     file.sources
         .iter()
         .flat_map(|src| {

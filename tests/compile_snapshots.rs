@@ -1,0 +1,51 @@
+//! Compiled SQL and manifest entries of a fixture project, snapshotted.
+
+mod support;
+
+use serde_json::Value;
+use support::{copy_fixture, run_in, text};
+
+#[test]
+fn compiled_sql_and_manifest_nodes() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    let out = run_in(&project, &["compile"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let compiled = project.join("target/compiled/gym_mini");
+    for file in [
+        "models/staging/stg_members.sql",
+        "models/marts/dim_members.sql",
+        "models/marts/fct_visits.sql",
+        "snapshots/members_snapshot.sql",
+        "models/schema.yml/relationships_fct_visits_member_id__member_id__ref_stg_members_.sql",
+        "models/schema.yml/accepted_values_stg_members_plan__monthly__annual__day_pass.sql",
+    ] {
+        let sql =
+            std::fs::read_to_string(compiled.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        insta::assert_snapshot!(file.replace('/', "__"), sql);
+    }
+
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    for id in [
+        "model.gym_mini.dim_members",
+        "seed.gym_mini.raw_members",
+        "test.gym_mini.unique_stg_members_member_id.a9c0f83067",
+        "snapshot.gym_mini.members_snapshot",
+    ] {
+        let mut node = manifest["nodes"][id].clone();
+        assert!(node.is_object(), "{id} missing");
+        // Values that differ per run or per machine.
+        for key in ["created_at", "root_path"] {
+            if let Some(v) = node.get_mut(key).filter(|v| !v.is_null()) {
+                *v = Value::String(format!("[{key}]"));
+            }
+        }
+        insta::assert_json_snapshot!(id.replace('.', "__"), node);
+    }
+    let metadata = &manifest["metadata"];
+    assert_eq!(metadata["adapter_type"], "duckdb");
+    assert_eq!(metadata["project_name"], "gym_mini");
+    insta::assert_json_snapshot!("parent_map", manifest["parent_map"]);
+}

@@ -1,0 +1,94 @@
+//! hangar's manifest agrees with real dbt-core 1.11 on every node's id,
+//! database, schema, alias, relation name, fqn, paths and parents.
+//!
+//! The expectations in tests/fixtures/dbt_reference/ were written from dbt's
+//! own `target/manifest.json` (see the README there).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Value, json};
+use support::{copy_dir, run_in, text};
+
+fn summary(manifest: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (id, n) in manifest["nodes"].as_object().expect("nodes") {
+        let mut parents: Vec<&str> = n["depends_on"]["nodes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        parents.sort_unstable();
+        out.insert(
+            id.clone(),
+            json!({
+                "database": n["database"], "schema": n["schema"], "alias": n["alias"],
+                "relation_name": n["relation_name"], "depends_on": parents, "fqn": n["fqn"],
+                "path": n["path"], "original_file_path": n["original_file_path"], "name": n["name"],
+            }),
+        );
+    }
+    for (id, s) in manifest["sources"].as_object().expect("sources") {
+        out.insert(
+            id.clone(),
+            json!({
+                "database": s["database"], "schema": s["schema"], "identifier": s["identifier"],
+                "relation_name": s["relation_name"], "fqn": s["fqn"],
+            }),
+        );
+    }
+    out
+}
+
+fn assert_parity(project: &Path, reference: &str) {
+    let out = run_in(project, &["parse"]);
+    assert!(out.status.success(), "parse failed:\n{}", text(&out.stderr));
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let ours = summary(&manifest);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/dbt_reference")
+        .join(reference);
+    let dbts: BTreeMap<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("reference"))
+            .expect("reference json");
+    let missing: Vec<&String> = dbts.keys().filter(|k| !ours.contains_key(*k)).collect();
+    let extra: Vec<&String> = ours.keys().filter(|k| !dbts.contains_key(*k)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}\nextra {extra:?}"
+    );
+    for (id, expected) in &dbts {
+        assert_eq!(&ours[id], expected, "{id} differs from dbt");
+    }
+}
+
+#[test]
+fn gym_mini_matches_dbt() {
+    let (_tmp, project) = support::copy_fixture("gym_mini");
+    assert_parity(&project, "gym_mini_nodes.json");
+}
+
+#[test]
+fn the_hanger_matches_dbt() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("the_hanger");
+    for dir in [
+        "models",
+        "macros",
+        "seeds",
+        "snapshots",
+        "data_tests",
+        "analyses",
+    ] {
+        copy_dir(&root.join(dir), &project.join(dir));
+    }
+    for file in ["hangar_project.yml", "profiles.yml", "selectors.yml"] {
+        std::fs::copy(root.join(file), project.join(file)).expect("copy project file");
+    }
+    assert_parity(&project, "the_hanger_nodes.json");
+}
