@@ -381,3 +381,41 @@ fn json_logs_carry_dbt_event_names() {
         );
     }
 }
+
+#[test]
+fn compile_queries_the_warehouse_when_a_model_asks() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    write(
+        &project,
+        "models/marts/answer.sql",
+        "{% set r = run_query('select 41 + 1 as n') %}\nselect {{ r.rows[0][0] if execute else 0 }} as answer\n",
+    );
+    assert_success(&run_in(
+        &project,
+        &["compile", "--select", "answer", "fct_visits"],
+    ));
+    let compiled = |f: &str| {
+        std::fs::read_to_string(
+            project
+                .join("target/compiled/gym_mini/models/marts")
+                .join(f),
+        )
+        .expect("compiled")
+    };
+    assert!(
+        compiled("answer.sql").contains("select 42 as answer"),
+        "{}",
+        compiled("answer.sql")
+    );
+    assert!(
+        !compiled("fct_visits.sql").contains("where visit_id >"),
+        "no table yet: full build"
+    );
+
+    assert_success(&run_in(&project, &["build"]));
+    assert_success(&run_in(&project, &["compile", "--select", "fct_visits"]));
+    assert!(
+        compiled("fct_visits.sql").contains("where visit_id >"),
+        "the table exists: incremental branch"
+    );
+}

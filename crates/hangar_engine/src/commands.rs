@@ -126,8 +126,22 @@ pub fn compile(invocation: Invocation) -> Result<CompileOutcome, Failure> {
     )?;
     let target = target_dir(&session);
     let compiled = {
+        // Like dbt, compile connects: models may query the warehouse
+        // (`run_query`, `is_incremental()`).
+        let adapter = crate::run::connect_adapter(&session)?;
+        let conn = adapter
+            .connect()
+            .map_err(|e| Failure::single(Diagnostic::error(codes::CONNECTION, e.to_string())))?;
+        let conn = std::sync::Mutex::new(conn);
+        let cache = hangar_adapter::RelationCache::new();
+        let handle = crate::jinja_adapter::JinjaAdapter {
+            adapter: adapter.as_ref(),
+            conn: &conn,
+            cache: &cache,
+            quote_policy: crate::parse::quote_policy(&session),
+        };
         let compiler = Compiler::new(&session, &parsed);
-        compile_selected(&compiler, &ids, &target).map_err(Failure::new)?
+        compile_selected(&compiler, &ids, &target, Some(&handle)).map_err(Failure::new)?
     };
     crate::manifest::write_manifest(&session, &parsed, &compiled, &target)?;
     Ok(CompileOutcome {

@@ -286,6 +286,7 @@ pub fn compile_selected(
     compiler: &Compiler<'_>,
     ids: &[String],
     target_dir: &Path,
+    warehouse: Option<&(dyn AdapterHandle + Sync)>,
 ) -> Result<BTreeMap<String, String>, Vec<Diagnostic>> {
     use rayon::prelude::*;
     let results: Vec<(String, Result<String, Diagnostic>)> = ids
@@ -293,7 +294,9 @@ pub fn compile_selected(
         .filter_map(|id| compiler.parsed.node(id).map(|n| (id, n)))
         .filter(|(_, n)| compiles(n))
         .map(|(id, node)| {
-            let result = compiler.compile(node, None, false).and_then(|c| {
+            let adapter = warehouse.map(|w| w as &dyn AdapterHandle);
+            let incremental = is_incremental(compiler, node, adapter);
+            let result = compiler.compile(node, adapter, incremental).and_then(|c| {
                 write_compiled(target_dir, node, &c.sql)?;
                 Ok(c.sql)
             });
@@ -315,6 +318,28 @@ pub fn compile_selected(
     } else {
         Err(errors)
     }
+}
+
+/// dbt's `is_incremental()`: an incremental model whose table exists, outside
+/// `--full-refresh`. Without a warehouse connection it is false.
+pub fn is_incremental(
+    compiler: &Compiler<'_>,
+    node: &Node,
+    adapter: Option<&dyn AdapterHandle>,
+) -> bool {
+    let Some(adapter) = adapter else { return false };
+    let full_refresh = node
+        .config
+        .get("full_refresh")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(compiler.session.invocation.full_refresh);
+    node.materialized() == "incremental"
+        && !full_refresh
+        && adapter
+            .get_relation(node.database.as_deref(), &node.schema, &node.alias)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.kind.as_deref() == Some("table"))
 }
 
 /// Nodes that have SQL to compile.

@@ -631,6 +631,7 @@ impl NodeRunner<'_> {
         let is_incremental = materialized == "incremental"
             && !full_refresh
             && target.existing() == Some(hangar_adapter::RelationKind::Table);
+        // Same rule as `compile::is_incremental`, answered from the run's cache.
         let handle = self.jinja_adapter(worker);
         let compiled = match self.compiler.compile(node, Some(&handle), is_incremental) {
             Ok(c) => c.sql,
