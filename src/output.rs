@@ -45,21 +45,37 @@ pub struct TerminalReporter {
     style: Style,
     invocation_id: String,
     lock: Mutex<()>,
+    /// A progress bar under the log lines, only on an interactive terminal.
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl TerminalReporter {
     pub fn new(style: Style, invocation_id: String) -> Self {
+        let interactive = std::io::stdout().is_terminal() && style.format == LogFormat::Text && !style.quiet;
         TerminalReporter {
             style,
             invocation_id,
             lock: Mutex::new(()),
+            progress: interactive.then(|| {
+                let bar = indicatif::ProgressBar::hidden();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} nodes  {elapsed}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar
+            }),
         }
     }
 
     fn line(&self, text: &str) {
+        let stamped = format!("{}  {text}", Utc::now().format("%H:%M:%S"));
+        if let Some(bar) = self.progress.as_ref().filter(|b| !b.is_hidden()) {
+            bar.println(stamped);
+            return;
+        }
         let _guard = self.lock.lock();
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}  {text}", Utc::now().format("%H:%M:%S"));
+        let _ = writeln!(out, "{stamped}");
     }
 
     fn json(&self, name: &str, code: &str, level: &str, msg: &str, data: Value) {
@@ -235,6 +251,10 @@ impl TerminalReporter {
             Event::Warning(msg) => self.line(&self.style.paint(&format!("[WARNING]: {msg}"), "33")),
             Event::RunStarted { total, description } if !self.style.quiet && total > 0 => {
                 self.line(&format!("Concurrency: running {description}"));
+                if let Some(bar) = &self.progress {
+                    bar.set_length(total as u64);
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stdout());
+                }
             }
             Event::NodeStarted {
                 index, total, node, ..
@@ -252,6 +272,9 @@ impl TerminalReporter {
                 node,
                 outcome,
             } => {
+                if let Some(bar) = &self.progress {
+                    bar.inc(1);
+                }
                 if !self.style.quiet || outcome.status.is_failure() {
                     self.line(&self.finished_text(index, total, node, outcome));
                 }
@@ -270,7 +293,12 @@ impl TerminalReporter {
                     }
                 }
             }
-            Event::RunFinished { summary } => self.summary_text(summary),
+            Event::RunFinished { summary } => {
+                if let Some(bar) = &self.progress {
+                    bar.finish_and_clear();
+                }
+                self.summary_text(summary)
+            }
             _ => {}
         }
     }

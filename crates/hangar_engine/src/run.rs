@@ -289,7 +289,8 @@ fn describe(n: &Node) -> NodeDescription {
         resource_type: n.resource_type.to_string(),
         materialized: n.materialized().to_string(),
         original_file_path: n.original_file_path.clone(),
-        display_relation: if n.schema.is_empty() {
+        // dbt names tests by their name, relations by `schema.alias`.
+        display_relation: if n.schema.is_empty() || n.resource_type == ResourceType::Test {
             n.name.clone()
         } else {
             format!("{}.{}", n.schema, n.alias)
