@@ -51,7 +51,8 @@ pub struct TerminalReporter {
 
 impl TerminalReporter {
     pub fn new(style: Style, invocation_id: String) -> Self {
-        let interactive = std::io::stdout().is_terminal() && style.format == LogFormat::Text && !style.quiet;
+        let interactive =
+            std::io::stdout().is_terminal() && style.format == LogFormat::Text && !style.quiet;
         TerminalReporter {
             style,
             invocation_id,
@@ -59,8 +60,10 @@ impl TerminalReporter {
             progress: interactive.then(|| {
                 let bar = indicatif::ProgressBar::hidden();
                 bar.set_style(
-                    indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} nodes  {elapsed}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} nodes  {elapsed}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
                 bar
             }),

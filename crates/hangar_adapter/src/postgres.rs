@@ -240,7 +240,8 @@ impl Adapter for PostgresAdapter {
             multi_statement_execute: true,
             max_identifier_length: Some(63),
             quote_seed_columns: true,
-            default_incremental_strategy: "append",
+            // dbt-postgres: delete+insert with a unique_key, append without.
+            default_incremental_strategy: "delete+insert",
         }
     }
 

@@ -124,6 +124,7 @@ pub struct Capabilities {
     /// Seed column names are quoted unless the seed says `quote_columns: false`
     /// (dbt-snowflake leaves them unquoted so they upper-case).
     pub quote_seed_columns: bool,
-    /// The adapter's default `incremental_strategy`, as in its dbt adapter.
+    /// The adapter's default `incremental_strategy` for a model with a
+    /// `unique_key`, as in its dbt adapter (without one, every strategy appends).
     pub default_incremental_strategy: &'static str,
 }

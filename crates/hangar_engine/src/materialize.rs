@@ -65,6 +65,39 @@ fn swap_in(
     let backup = t.with_suffix(BACKUP_SUFFIX);
     drop_if_exists(t, conn, &backup)?;
     let existing = t.existing();
+    match rename_into_place(t, conn, tmp, tmp_kind, existing, &backup) {
+        // Where dropping cascades (Postgres), replacing a parent earlier in
+        // the run also dropped the views built on it, which the cache still
+        // lists. dbt rebuilds them in DAG order as well; forget and retry.
+        Err(e) if existing.is_some() && e.sql_state() == Some(UNDEFINED_TABLE) => {
+            t.cache.remove(&t.relation);
+            rename_into_place(t, conn, tmp, tmp_kind, None, &backup)?;
+        }
+        other => other?,
+    }
+    t.cache.remove(tmp);
+    if let Some(kind) = existing.filter(|_| t.cache.get(&t.relation).is_some()) {
+        t.cache.remove(&t.relation);
+        t.cache.add(backup.clone(), kind);
+        drop_if_exists(t, conn, &backup)?;
+    }
+    t.cache.add(t.relation.clone(), tmp_kind);
+    Ok(())
+}
+
+/// SQLSTATE of "relation does not exist".
+const UNDEFINED_TABLE: &str = "42P01";
+
+/// Move the existing relation (if any) to `backup` and `tmp` to the target
+/// name, in one transaction where the warehouse has transactional DDL.
+fn rename_into_place(
+    t: &Target<'_>,
+    conn: &mut dyn Connection,
+    tmp: &RelationRef,
+    tmp_kind: RelationKind,
+    existing: Option<RelationKind>,
+    backup: &RelationRef,
+) -> Result<(), AdapterError> {
     let transactional = t.adapter.capabilities().transactional_ddl;
     if transactional {
         conn.begin()?;
@@ -77,26 +110,15 @@ fn swap_in(
         Ok(())
     })();
     match result {
-        Ok(()) => {
-            if transactional {
-                conn.commit()?;
-            }
-        }
+        Ok(()) if transactional => conn.commit(),
+        Ok(()) => Ok(()),
         Err(e) => {
             if transactional {
                 let _ = conn.rollback();
             }
-            return Err(e);
+            Err(e)
         }
     }
-    t.cache.remove(tmp);
-    if let Some(kind) = existing {
-        t.cache.remove(&t.relation);
-        t.cache.add(backup.clone(), kind);
-        drop_if_exists(t, conn, &backup)?;
-    }
-    t.cache.add(t.relation.clone(), tmp_kind);
-    Ok(())
 }
 
 fn build_table_aside(
