@@ -419,3 +419,86 @@ fn compile_queries_the_warehouse_when_a_model_asks() {
         "the table exists: incremental branch"
     );
 }
+
+#[test]
+fn hooks_and_persist_docs_run() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    write(
+        &project,
+        "models/marts/hooked.sql",
+        "{{ config(materialized='table', pre_hook=\"create table if not exists main.hook_log (msg varchar)\", post_hook=\"insert into main.hook_log values ('post {{ this.name }}')\", persist_docs={'relation': true, 'columns': true}) }}\nselect 1 as id\n",
+    );
+    write(
+        &project,
+        "models/marts/hooked.yml",
+        "version: 2\nmodels:\n  - name: hooked\n    description: A model with hooks.\n    columns:\n      - name: id\n        description: The only column.\n",
+    );
+    let mut project_file =
+        std::fs::read_to_string(project.join("dbt_project.yml")).expect("project");
+    project_file.push_str("\non-run-end:\n  - \"create or replace table main.run_log as select {{ results | length }} as n\"\n");
+    write(&project, "dbt_project.yml", &project_file);
+    assert_success(&run_in(&project, &["build"]));
+    let conn = db(&project);
+    let msg: String = conn
+        .query_row("select msg from main.hook_log", [], |r| r.get(0))
+        .expect("post-hook row");
+    assert_eq!(msg, "post hooked");
+    let comment: String = conn
+        .query_row(
+            "select comment from duckdb_tables() where table_name = 'hooked'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("table comment");
+    assert_eq!(comment, "A model with hooks.");
+    let column_comment: String = conn
+        .query_row("select comment from duckdb_columns() where table_name = 'hooked' and column_name = 'id'", [], |r| r.get(0))
+        .expect("column comment");
+    assert_eq!(column_comment, "The only column.");
+    let results: i64 = conn
+        .query_row("select n from main.run_log", [], |r| r.get(0))
+        .expect("on-run-end ran");
+    assert_eq!(results, 19, "on-run-end sees every node's result");
+}
+
+#[test]
+fn incremental_schema_change_can_fail_or_sync() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    assert_success(&run_in(&project, &["build"]));
+    let model = |policy: &str, cols: &str| {
+        format!(
+            "{{{{ config(materialized='incremental', unique_key='visit_id', on_schema_change='{policy}') }}}}\nselect {cols} from {{{{ ref('stg_visits') }}}}\n"
+        )
+    };
+    write(
+        &project,
+        "models/marts/fct_visits.sql",
+        &model("fail", "visit_id, gym"),
+    );
+    let out = run_in(&project, &["run", "--select", "fct_visits"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("out of sync"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        columns(&db(&project), "main_marts", "fct_visits").len(),
+        5,
+        "unchanged after the failure"
+    );
+
+    write(
+        &project,
+        "models/marts/fct_visits.sql",
+        &model(
+            "sync_all_columns",
+            "visit_id, gym, minutes * 2 as double_minutes",
+        ),
+    );
+    assert_success(&run_in(&project, &["run", "--select", "fct_visits"]));
+    assert_eq!(
+        columns(&db(&project), "main_marts", "fct_visits"),
+        vec!["visit_id", "gym", "double_minutes"]
+    );
+}
