@@ -502,3 +502,27 @@ fn incremental_schema_change_can_fail_or_sync() {
         vec!["visit_id", "gym", "double_minutes"]
     );
 }
+
+#[test]
+fn installed_packages_load_with_their_own_models_macros_and_vars() {
+    let (_tmp, project) = copy_fixture("with_package");
+    let out = run_in(&project, &["build"]);
+    assert_success(&out);
+    let conn = duckdb::Connection::open(project.join("target/climbing.duckdb")).expect("open");
+    // The root project's `gym_utils: +schema: utils` wins over the package's own config.
+    assert_eq!(relation_type(&conn, "main_utils", "numbers").as_deref(), Some("VIEW"));
+    let rows: Vec<(i64, i64, String)> = conn
+        .prepare("select grade, doubled, label from main.route_grades order by grade")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    // The root's vars for the package override the package's own (offset 10),
+    // and dispatch finds the root's `duckdb__label` first.
+    assert_eq!(rows, vec![(10, 20, "V10".to_string()), (11, 22, "V11".into()), (12, 24, "V12".into())]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest")).expect("json");
+    assert_eq!(manifest["nodes"]["model.gym_utils.numbers"]["package_name"], "gym_utils");
+    assert_eq!(manifest["nodes"]["model.gym_utils.numbers"]["fqn"], serde_json::json!(["gym_utils", "numbers"]));
+}
