@@ -510,7 +510,10 @@ fn installed_packages_load_with_their_own_models_macros_and_vars() {
     assert_success(&out);
     let conn = duckdb::Connection::open(project.join("target/climbing.duckdb")).expect("open");
     // The root project's `gym_utils: +schema: utils` wins over the package's own config.
-    assert_eq!(relation_type(&conn, "main_utils", "numbers").as_deref(), Some("VIEW"));
+    assert_eq!(
+        relation_type(&conn, "main_utils", "numbers").as_deref(),
+        Some("VIEW")
+    );
     let rows: Vec<(i64, i64, String)> = conn
         .prepare("select grade, doubled, label from main.route_grades order by grade")
         .expect("prepare")
@@ -520,9 +523,24 @@ fn installed_packages_load_with_their_own_models_macros_and_vars() {
         .collect();
     // The root's vars for the package override the package's own (offset 10),
     // and dispatch finds the root's `duckdb__label` first.
-    assert_eq!(rows, vec![(10, 20, "V10".to_string()), (11, 22, "V11".into()), (12, 24, "V12".into())]);
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest")).expect("json");
-    assert_eq!(manifest["nodes"]["model.gym_utils.numbers"]["package_name"], "gym_utils");
-    assert_eq!(manifest["nodes"]["model.gym_utils.numbers"]["fqn"], serde_json::json!(["gym_utils", "numbers"]));
+    assert_eq!(
+        rows,
+        vec![
+            (10, 20, "V10".to_string()),
+            (11, 22, "V11".into()),
+            (12, 24, "V12".into())
+        ]
+    );
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    assert_eq!(
+        manifest["nodes"]["model.gym_utils.numbers"]["package_name"],
+        "gym_utils"
+    );
+    assert_eq!(
+        manifest["nodes"]["model.gym_utils.numbers"]["fqn"],
+        serde_json::json!(["gym_utils", "numbers"])
+    );
 }

@@ -110,5 +110,20 @@ pub(crate) fn render_diagnostic(
     {
         diagnostic = diagnostic.with_note(format!("called from {}:{line}", top.0));
     }
+    if e.kind() == ErrorKind::UnknownFunction
+        && let Some(hint) = unknown_macro_hint(&diagnostic.message, reg)
+    {
+        diagnostic = diagnostic.with_hint(hint);
+    }
     diagnostic
+}
+
+/// "did you mean `cents_to_dollars`?" for `cents_to_dollar is unknown`.
+fn unknown_macro_hint(message: &str, reg: &Registry) -> Option<String> {
+    let name = message.split_whitespace().next()?.trim_matches('`');
+    let known = reg
+        .macros
+        .values()
+        .flat_map(|m| m.keys().map(String::as_str));
+    hangar_project::suggest(name, known).map(|s| format!("did you mean `{s}`?"))
 }
