@@ -62,6 +62,28 @@ pub struct NodeOutcome {
     pub adapter_message: String,
 }
 
+impl NodeOutcome {
+    /// A node that did not run, with dbt's SKIP message.
+    pub fn skipped(message: String) -> Self {
+        let now = chrono::Utc::now();
+        NodeOutcome {
+            status: NodeStatus::Skipped,
+            message,
+            rows_affected: None,
+            failures: None,
+            started_at: now,
+            completed_at: now,
+            compile_started_at: None,
+            compile_completed_at: None,
+            execution_time: 0.0,
+            thread_id: "Thread-0 (main)".into(),
+            compiled_code: None,
+            relation_name: None,
+            adapter_message: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     pub pass: usize,

@@ -447,22 +447,7 @@ impl Executor for NodeRunner<'_> {
         let Some(description) = self.descriptions.get(task_id) else {
             return;
         };
-        let now = Utc::now();
-        let outcome = NodeOutcome {
-            status: NodeStatus::Skipped,
-            message: format!("SKIP (upstream {because_of} did not succeed)"),
-            rows_affected: None,
-            failures: None,
-            started_at: now,
-            completed_at: now,
-            compile_started_at: None,
-            compile_completed_at: None,
-            execution_time: 0.0,
-            thread_id: "Thread-0 (main)".into(),
-            compiled_code: None,
-            relation_name: None,
-            adapter_message: String::new(),
-        };
+        let outcome = NodeOutcome::skipped(format!("SKIP (upstream {because_of} did not succeed)"));
         let index = self.next_index.fetch_add(1, Ordering::SeqCst) + 1;
         self.reporter.report(Event::NodeFinished {
             index,
@@ -905,30 +890,12 @@ fn add_not_run(
     descriptions: &HashMap<String, NodeDescription>,
     results: &mut Vec<(String, NodeOutcome)>,
 ) {
-    let now = Utc::now();
     for (id, status) in statuses {
         if done.contains(id) || !descriptions.contains_key(id) {
             continue;
         }
         if matches!(status, TaskStatus::NotRun | TaskStatus::Skipped { .. }) {
-            results.push((
-                id.clone(),
-                NodeOutcome {
-                    status: NodeStatus::Skipped,
-                    message: "SKIP".into(),
-                    rows_affected: None,
-                    failures: None,
-                    started_at: now,
-                    completed_at: now,
-                    compile_started_at: None,
-                    compile_completed_at: None,
-                    execution_time: 0.0,
-                    thread_id: "Thread-0 (main)".into(),
-                    compiled_code: None,
-                    relation_name: None,
-                    adapter_message: String::new(),
-                },
-            ));
+            results.push((id.clone(), NodeOutcome::skipped("SKIP".into())));
         }
     }
 }

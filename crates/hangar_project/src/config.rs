@@ -2,7 +2,7 @@
 //! project file along a node's fqn, merging config layers with dbt's merge
 //! rules, and dbt's defaults per resource type.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// Resource types that carry a config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -242,115 +242,6 @@ fn dict_key_append(old: Value, new: Value) -> Value {
         }
     }
     Value::Object(old)
-}
-
-/// dbt's default config for a resource type, every key present.
-pub fn default_node_config(resource_type: ResourceType) -> Map<String, Value> {
-    let value = match resource_type {
-        ResourceType::Model => with(
-            node_defaults(),
-            json!({"access": "protected", "freshness": null}),
-        ),
-        ResourceType::Analysis | ResourceType::Operation => node_defaults(),
-        ResourceType::Seed => with(
-            node_defaults(),
-            json!({"materialized": "seed", "delimiter": ",", "quote_columns": null}),
-        ),
-        ResourceType::Snapshot => with(
-            node_defaults(),
-            json!({
-                "materialized": "snapshot",
-                "strategy": null,
-                "unique_key": null,
-                "target_schema": null,
-                "target_database": null,
-                "updated_at": null,
-                "check_cols": null,
-                "snapshot_meta_column_names": {
-                    "dbt_valid_to": null,
-                    "dbt_valid_from": null,
-                    "dbt_scd_id": null,
-                    "dbt_updated_at": null,
-                    "dbt_is_deleted": null
-                },
-                "dbt_valid_to_current": null
-            }),
-        ),
-        ResourceType::Test => json!({
-            "enabled": true,
-            "alias": null,
-            "schema": "dbt_test__audit",
-            "database": null,
-            "tags": [],
-            "meta": {},
-            "group": null,
-            "materialized": "test",
-            "severity": "ERROR",
-            "store_failures": null,
-            "store_failures_as": null,
-            "where": null,
-            "limit": null,
-            "fail_calc": "count(*)",
-            "warn_if": "!= 0",
-            "error_if": "!= 0"
-        }),
-        ResourceType::Source => json!({
-            "enabled": true,
-            "event_time": null,
-            "freshness": null,
-            "loaded_at_field": null,
-            "loaded_at_query": null,
-            "meta": {},
-            "tags": []
-        }),
-        ResourceType::UnitTest => json!({"tags": [], "meta": {}, "enabled": true}),
-        ResourceType::Exposure => json!({"enabled": true, "tags": [], "meta": {}}),
-    };
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
-/// dbt's `NodeConfig` defaults, shared by models, seeds, snapshots, analyses.
-fn node_defaults() -> Value {
-    json!({
-        "enabled": true,
-        "alias": null,
-        "schema": null,
-        "database": null,
-        "tags": [],
-        "meta": {},
-        "group": null,
-        "materialized": "view",
-        "incremental_strategy": null,
-        "batch_size": null,
-        "lookback": 1,
-        "begin": null,
-        "persist_docs": {},
-        "post-hook": [],
-        "pre-hook": [],
-        "quoting": {},
-        "column_types": {},
-        "full_refresh": null,
-        "unique_key": null,
-        "on_schema_change": "ignore",
-        "on_configuration_change": "apply",
-        "grants": {},
-        "packages": [],
-        "docs": {"show": true, "node_color": null},
-        "contract": {"enforced": false, "alias_types": true},
-        "event_time": null,
-        "concurrent_batches": null
-    })
-}
-
-/// `base` with the keys of `extra` set (no merge rules: these are defaults).
-fn with(mut base: Value, extra: Value) -> Value {
-    if let (Value::Object(base), Value::Object(extra)) = (&mut base, extra) {
-        base.extend(extra);
-    }
-    base
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub mod project;
 pub mod properties;
 mod yaml;
 
-pub use config::{ResourceType, default_node_config, folder_config, merge_config};
+pub use config::{ResourceType, folder_config, merge_config};
 pub use diagnostic::{Diagnostic, Location, Severity, codes, line_col, render, suggest};
 pub use files::{PackageFiles, SourceFile};
 pub use loader::{LoadedProject, Package, load_project};

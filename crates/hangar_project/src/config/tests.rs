@@ -192,53 +192,10 @@ fn merge_config_cases() {
 }
 
 #[test]
-fn defaults_per_resource_type() {
-    let model = default_node_config(ResourceType::Model);
-    assert_eq!(model["materialized"], json!("view"));
-    assert_eq!(model["access"], json!("protected"));
-    assert_eq!(model["lookback"], json!(1));
-    assert_eq!(model["on_schema_change"], json!("ignore"));
-    assert_eq!(model["on_configuration_change"], json!("apply"));
-    assert_eq!(model["docs"], json!({"show": true, "node_color": null}));
-    assert_eq!(
-        model["contract"],
-        json!({"enforced": false, "alias_types": true})
-    );
-    assert_eq!(model["pre-hook"], json!([]));
-    assert_eq!(model.len(), 29);
-
-    let seed = default_node_config(ResourceType::Seed);
-    assert_eq!(seed["materialized"], json!("seed"));
-    assert_eq!(seed["delimiter"], json!(","));
-    assert!(seed["quote_columns"].is_null());
-    assert!(!seed.contains_key("access"));
-
-    let snapshot = default_node_config(ResourceType::Snapshot);
-    assert_eq!(snapshot["materialized"], json!("snapshot"));
-    assert!(snapshot["strategy"].is_null());
-
-    let test = default_node_config(ResourceType::Test);
-    assert_eq!(test["severity"], json!("ERROR"));
-    assert_eq!(test["schema"], json!("dbt_test__audit"));
-    assert_eq!(test["fail_calc"], json!("count(*)"));
-    assert_eq!(test["warn_if"], json!("!= 0"));
-    assert!(!test.contains_key("pre-hook"));
-
-    assert_eq!(
-        default_node_config(ResourceType::Analysis)["materialized"],
-        json!("view")
-    );
-    assert_eq!(
-        default_node_config(ResourceType::Source)["enabled"],
-        json!(true)
-    );
-    assert_eq!(ResourceType::UnitTest.as_str(), "unit_test");
-}
-
-#[test]
 fn defaults_then_folder_then_node_config() {
     let tree = json!({"shop": {"+materialized": "table", "+tags": ["a"]}});
-    let mut config = default_node_config(ResourceType::Model);
+    // The engine starts from dbt's complete defaults (hangar_artifacts).
+    let mut config = map(json!({"materialized": "view", "tags": [], "meta": {}}));
     merge_config(
         &mut config,
         &folder_config(&tree, "shop", &fqn(&["shop", "m"])),
