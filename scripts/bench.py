@@ -12,7 +12,9 @@ the hangar process. This machine is shared: compare medians, not single runs.
 """
 
 import argparse
+import json
 import os
+from datetime import datetime
 import resource
 import statistics
 import subprocess
@@ -22,6 +24,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The synthetic project's profile runs 2 threads.
+THREADS = 2
 
 
 def target_dir() -> Path:
@@ -66,6 +70,26 @@ def run_once(binary: Path, command: str, project: Path) -> tuple[float, float, s
     return wall, usage.ru_maxrss / 1024.0, last[0]
 
 
+def seconds(start: str, end: str) -> float:
+    parse = lambda t: datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def run_split(project: Path) -> tuple[int, float, float]:
+    """Nodes, summed compile (render) seconds and summed execute (database) seconds of the last run."""
+    results = json.loads((project / "target" / "run_results.json").read_text())["results"]
+    compile_s = execute_s = 0.0
+    for r in results:
+        for t in r.get("timing", []):
+            if t.get("started_at") and t.get("completed_at"):
+                span = seconds(t["started_at"], t["completed_at"])
+                if t["name"] == "compile":
+                    compile_s += span
+                else:
+                    execute_s += span
+    return len(results), compile_s, execute_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["parse", "compile", "build", "run"])
@@ -85,6 +109,13 @@ def main() -> None:
         walls.append(wall)
         peaks.append(peak)
         print(f"run {i + 1}: {wall:.3f}s, peak {peak:.0f} MB  ({last})")
+        if args.command in ("build", "run"):
+            nodes, compile_s, execute_s = run_split(project)
+            print(
+                f"    {nodes} nodes: {execute_s:.2f}s inside the database and {compile_s:.2f}s rendering, "
+                f"summed over threads; wall minus database time per thread-node: "
+                f"{(wall - execute_s / THREADS) / max(nodes, 1) * 1000:.2f} ms"
+            )
     print(
         f"hangar {args.command}, {args.models} models, {args.runs} runs: "
         f"median {statistics.median(walls):.3f}s (min {min(walls):.3f}, max {max(walls):.3f}), "

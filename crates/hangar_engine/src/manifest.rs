@@ -322,7 +322,7 @@ fn run_result(id: &str, o: &NodeOutcome) -> RunResult {
             },
             TimingInfo {
                 name: "execute".into(),
-                started_at: ts(o.started_at),
+                started_at: ts(o.compile_completed_at.unwrap_or(o.started_at)),
                 completed_at: ts(o.completed_at),
             },
         ]

@@ -338,6 +338,8 @@ pub(crate) struct NodeRunner<'a> {
 pub(crate) struct Worker {
     conn: Mutex<Box<dyn Connection>>,
     thread_id: String,
+    /// When the current node's SQL was rendered: dbt's `compile` timing.
+    compile_span: std::cell::Cell<Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)>>,
 }
 
 impl Worker {
@@ -382,6 +384,7 @@ impl Executor for NodeRunner<'_> {
         Ok(Worker {
             conn: Mutex::new(conn),
             thread_id: format!("Thread-{} (worker)", index + 1),
+            compile_span: std::cell::Cell::new(None),
         })
     }
 
@@ -418,8 +421,8 @@ impl Executor for NodeRunner<'_> {
             failures: executed.failures,
             started_at,
             completed_at: Utc::now(),
-            compile_started_at: None,
-            compile_completed_at: None,
+            compile_started_at: worker.compile_span.get().map(|(s, _)| s),
+            compile_completed_at: worker.compile_span.take().map(|(_, e)| e),
             execution_time: clock.elapsed().as_secs_f64(),
             thread_id: worker.thread_id.clone(),
             compiled_code: executed.compiled_code,
@@ -470,12 +473,25 @@ impl NodeRunner<'_> {
         &self.cache
     }
 
-    pub(crate) fn compiler(&self) -> &Compiler<'_> {
-        &self.compiler
-    }
-
     pub(crate) fn target_dir(&self) -> &std::path::Path {
         &self.target_dir
+    }
+
+    /// Render a node for execution, recording dbt's `compile` timing.
+    pub(crate) fn compile_node(
+        &self,
+        worker: &Worker,
+        node: &Node,
+        is_incremental: bool,
+    ) -> Result<String, Diagnostic> {
+        let started = Utc::now();
+        let handle = self.jinja_adapter(worker);
+        let compiled = self
+            .compiler
+            .compile(node, Some(&handle), is_incremental)
+            .map(|c| c.sql);
+        worker.compile_span.set(Some((started, Utc::now())));
+        compiled
     }
 
     pub(crate) fn jinja_adapter<'w>(&'w self, worker: &'w Worker) -> JinjaAdapter<'w> {
@@ -618,9 +634,8 @@ impl NodeRunner<'_> {
             && !full_refresh
             && target.existing() == Some(hangar_adapter::RelationKind::Table);
         // Same rule as `compile::is_incremental`, answered from the run's cache.
-        let handle = self.jinja_adapter(worker);
-        let compiled = match self.compiler.compile(node, Some(&handle), is_incremental) {
-            Ok(c) => c.sql,
+        let compiled = match self.compile_node(worker, node, is_incremental) {
+            Ok(sql) => sql,
             Err(d) => return Executed::error(render_diagnostic(&d), None),
         };
         if let Err(d) = write_compiled(&self.target_dir, node, &compiled) {

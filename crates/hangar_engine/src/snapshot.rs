@@ -104,9 +104,8 @@ pub(crate) fn run_snapshot(runner: &NodeRunner<'_>, worker: &mut Worker, node: &
         Ok(c) => c,
         Err(e) => return Executed::error(e, None),
     };
-    let handle = runner.jinja_adapter(worker);
-    let compiled = match runner.compiler().compile(node, Some(&handle), false) {
-        Ok(c) => c.sql,
+    let compiled = match runner.compile_node(worker, node, false) {
+        Ok(sql) => sql,
         Err(d) => return Executed::error(render_diagnostic(&d), None),
     };
     if let Err(d) = write_compiled(runner.target_dir(), node, &compiled) {

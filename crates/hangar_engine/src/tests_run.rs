@@ -26,9 +26,8 @@ pub fn wrap_test_sql(
 }
 
 pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node) -> Executed {
-    let handle = runner.jinja_adapter(worker);
-    let compiled = match runner.compiler().compile(node, Some(&handle), false) {
-        Ok(c) => c.sql,
+    let compiled = match runner.compile_node(worker, node, false) {
+        Ok(sql) => sql,
         Err(d) => return Executed::error(render_diagnostic(&d), None),
     };
     if let Err(d) = write_compiled(runner.target_dir(), node, &compiled) {
