@@ -544,3 +544,42 @@ fn installed_packages_load_with_their_own_models_macros_and_vars() {
         serde_json::json!(["gym_utils", "numbers"])
     );
 }
+
+#[test]
+fn failing_tests_warn_or_fail_and_store_their_failures() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    write(
+        &project,
+        "models/failing_tests.yml",
+        "version: 2\nmodels:\n  - name: stg_visits\n    columns:\n      - name: minutes\n        data_tests:\n          - accepted_values:\n              values: [90, 60]\n              quote: false\n              config:\n                store_failures: true\n                severity: warn\n          - accepted_values:\n              name: minutes_are_round_hours\n              values: [60, 120]\n              quote: false\n              config:\n                where: \"gym = 'north'\"\n",
+    );
+    let out = run_in(
+        &project,
+        &["build", "--select", "stg_visits+", "raw_visits"],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // 4 of the 6 visits are neither 90 nor 60 minutes: a warning, stored.
+    assert!(
+        stdout.contains("WARN 4 accepted_values_stg_visits_minutes__False__90__60"),
+        "{stdout}"
+    );
+    // The north gym's 90, 45 and 75 minute visits break the second test.
+    assert!(
+        stdout.contains("FAIL 3 minutes_are_round_hours"),
+        "{stdout}"
+    );
+    // The failing error-severity test gates what is built on stg_visits.
+    assert!(
+        stdout.contains("SKIP relation main_marts.fct_visits"),
+        "{stdout}"
+    );
+    let conn = db(&project);
+    assert_eq!(
+        count(
+            &conn,
+            "main_dbt_test__audit.accepted_values_stg_visits_minutes__False__90__60"
+        ),
+        4
+    );
+}
