@@ -121,15 +121,25 @@ fn temp_file_name(path: &Path) -> String {
     format!(".{name}.{}.tmp", std::process::id())
 }
 
-/// Write already-serialized JSON bytes atomically, like [`write_json`].
-pub fn write_bytes(bytes: &[u8], path: &Path) -> io::Result<()> {
+/// Write a file atomically (temporary file in the same folder, then rename)
+/// through `fill`, like [`write_json`].
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     fs::create_dir_all(dir)?;
     let tmp = dir.join(temp_file_name(path));
-    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    let result = File::create(&tmp)
+        .and_then(|file| {
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            fill(&mut out)?;
+            out.flush()
+        })
+        .and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }

@@ -88,63 +88,69 @@ impl Manifest {
     /// `depends_on.nodes`, as dbt does: every resource gets an entry, and
     /// both parent and child lists are sorted and free of duplicates.
     /// The manifest as compact JSON, byte for byte what `serde_json::to_vec`
-    /// writes, with the nodes (most of a large manifest) serialized in parallel.
-    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        use rayon::prelude::*;
-        let nodes: Vec<(&String, &ManifestNode)> = self.nodes.iter().collect();
-        let chunks: Vec<serde_json::Result<Vec<u8>>> = nodes
-            .par_chunks(256)
-            .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 2048);
-                for (i, (id, node)) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(b',');
-                    }
-                    serde_json::to_writer(&mut buf, id)?;
-                    buf.push(b':');
-                    serde_json::to_writer(&mut buf, node)?;
-                }
-                Ok(buf)
-            })
-            .collect();
-        let mut out = Vec::with_capacity(
-            chunks
-                .iter()
-                .map(|c| c.as_ref().map_or(0, Vec::len))
-                .sum::<usize>()
-                + 4096,
-        );
-        out.extend_from_slice(b"{\"metadata\":");
-        serde_json::to_writer(&mut out, &self.metadata)?;
-        out.extend_from_slice(b",\"nodes\":{");
-        for (i, chunk) in chunks.into_iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(&chunk?);
-        }
-        out.push(b'}');
-        let mut field = |name: &str, value: &dyn erased::Json| -> serde_json::Result<()> {
-            out.extend_from_slice(format!(",\"{name}\":").as_bytes());
-            value.write(&mut out)
-        };
-        field("sources", &self.sources)?;
-        field("macros", &self.macros)?;
-        field("docs", &self.docs)?;
-        field("exposures", &self.exposures)?;
-        field("metrics", &self.metrics)?;
-        field("groups", &self.groups)?;
-        field("selectors", &self.selectors)?;
-        field("disabled", &self.disabled)?;
-        field("parent_map", &self.parent_map)?;
-        field("child_map", &self.child_map)?;
-        field("group_map", &self.group_map)?;
-        field("saved_queries", &self.saved_queries)?;
-        field("semantic_models", &self.semantic_models)?;
-        field("unit_tests", &self.unit_tests)?;
-        field("functions", &self.functions)?;
-        out.push(b'}');
+    /// writes (see [`Manifest::write_json_to`]).
+    pub fn to_json(&self) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write_json_to(&mut out)?;
         Ok(out)
+    }
+
+    /// Write the manifest as compact JSON. The nodes (most of a large
+    /// manifest) are serialized in parallel, a batch at a time, so memory
+    /// holds one batch rather than the whole file.
+    pub fn write_json_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        const BATCH: usize = 4096;
+        out.write_all(b"{\"metadata\":")?;
+        serde_json::to_writer(&mut *out, &self.metadata)?;
+        out.write_all(b",\"nodes\":{")?;
+        let nodes: Vec<(&String, &ManifestNode)> = self.nodes.iter().collect();
+        for (batch_index, batch) in nodes.chunks(BATCH).enumerate() {
+            let parts: Vec<serde_json::Result<Vec<u8>>> = batch
+                .par_chunks(256)
+                .map(|chunk| {
+                    let mut buf = Vec::with_capacity(chunk.len() * 2048);
+                    for (i, (id, node)) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            buf.push(b',');
+                        }
+                        serde_json::to_writer(&mut buf, id)?;
+                        buf.push(b':');
+                        serde_json::to_writer(&mut buf, node)?;
+                    }
+                    Ok(buf)
+                })
+                .collect();
+            for (i, part) in parts.into_iter().enumerate() {
+                if batch_index > 0 || i > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(&part?)?;
+            }
+        }
+        out.write_all(b"}")?;
+        let fields: [(&str, &dyn erased::Json); 15] = [
+            ("sources", &self.sources),
+            ("macros", &self.macros),
+            ("docs", &self.docs),
+            ("exposures", &self.exposures),
+            ("metrics", &self.metrics),
+            ("groups", &self.groups),
+            ("selectors", &self.selectors),
+            ("disabled", &self.disabled),
+            ("parent_map", &self.parent_map),
+            ("child_map", &self.child_map),
+            ("group_map", &self.group_map),
+            ("saved_queries", &self.saved_queries),
+            ("semantic_models", &self.semantic_models),
+            ("unit_tests", &self.unit_tests),
+            ("functions", &self.functions),
+        ];
+        for (name, value) in fields {
+            write!(out, ",\"{name}\":")?;
+            value.write(out)?;
+        }
+        out.write_all(b"}")
     }
 
     pub fn build_parent_child_maps(&mut self) {
@@ -187,12 +193,12 @@ impl Manifest {
 /// Serializing differently typed fields through one closure.
 mod erased {
     pub trait Json {
-        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
+        fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()>;
     }
 
     impl<T: serde::Serialize> Json for T {
-        fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-            serde_json::to_writer(out, self)
+        fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+            Ok(serde_json::to_writer(out, self)?)
         }
     }
 }

@@ -470,13 +470,17 @@ fn catalog_snapshot() {
 #[test]
 fn parallel_manifest_json_is_byte_identical_to_serde() {
     let mut manifest = built_manifest();
-    // Enough nodes to span several parallel chunks.
-    for i in 0..700 {
+    // Enough nodes to span several batches of parallel chunks.
+    for i in 0..9000 {
         let mut n = model();
         n.unique_id = format!("model.jaffle.m{i:04}");
         n.name = format!("m{i:04}");
         manifest.nodes.insert(n.unique_id.clone(), n);
     }
     let parallel = manifest.to_json().expect("serialize");
+    assert!(
+        manifest.nodes.len() > 2 * 4096,
+        "spans several write batches"
+    );
     assert_eq!(parallel, serde_json::to_vec(&manifest).expect("serde"));
 }

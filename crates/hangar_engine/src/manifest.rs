@@ -292,10 +292,8 @@ pub fn write_manifest(
 ) -> Result<(), Failure> {
     let manifest = build_manifest(session, parsed, compiled);
     let path = target_dir.join("manifest.json");
-    let bytes = manifest
-        .to_json()
-        .map_err(|e| io_failure(&path, std::io::Error::other(e)))?;
-    hangar_artifacts::write_bytes(&bytes, &path).map_err(|e| io_failure(&path, e))
+    hangar_artifacts::write_with(&path, |out| manifest.write_json_to(out))
+        .map_err(|e| io_failure(&path, e))
 }
 
 fn run_status(s: NodeStatus) -> RunStatus {
