@@ -32,19 +32,20 @@ pub struct SnapshotConfig {
 }
 
 pub fn snapshot_config(node: &Node) -> Result<SnapshotConfig, String> {
-    let unique_key = match node.config.get("unique_key") {
+    let unique_key: Vec<String> = match node.config.get("unique_key") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
-        _ => {
-            return Err(format!(
-                "snapshot `{}` needs a `unique_key` config",
-                node.name
-            ));
-        }
+        _ => Vec::new(),
     };
+    if unique_key.is_empty() || unique_key.iter().any(|k| k.trim().is_empty()) {
+        return Err(format!(
+            "snapshot `{}` needs a `unique_key` config (a column or a list of columns)",
+            node.name
+        ));
+    }
     let strategy = match node.config_str("strategy") {
         Some("timestamp") => Strategy::Timestamp {
             updated_at: node
