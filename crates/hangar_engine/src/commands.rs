@@ -196,6 +196,8 @@ pub fn list(
     let ids = selected_ids(&session, &parsed, &session.invocation.selection, &types)?;
     Ok(ids
         .iter()
+        // Hooks are manifest entries, not resources a user lists or selects.
+        .filter(|id| !id.starts_with("operation."))
         .filter_map(|id| list_line(&parsed, id, output, output_keys))
         .collect())
 }

@@ -228,6 +228,10 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
         constraints: node.constraints.clone(),
         version: node.version.clone().map(Value::String),
         latest_version: node.latest_version.clone().map(Value::String),
+        // Hooks: their position in `on-run-start` / `on-run-end`.
+        index: (node.resource_type == ResourceType::Operation)
+            .then(|| node.name.rsplit('-').next().and_then(|i| i.parse().ok()))
+            .flatten(),
         column_name: generic.and_then(|t| t.column_name.clone()),
         file_key_name: generic.and_then(|t| t.file_key_name.clone()),
         attached_node: generic.and_then(|t| t.attached_node.clone()),

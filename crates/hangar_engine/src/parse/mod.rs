@@ -211,6 +211,7 @@ fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnosti
         }
     }
     nodes.extend(yaml_snapshots(session, root));
+    nodes.extend(hook_nodes(session, root));
     for node in &mut nodes {
         if node.resource_type == ResourceType::Test {
             node.test = Some(crate::node::TestNodeData {
@@ -225,6 +226,45 @@ fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnosti
         }
     }
     nodes
+}
+
+/// `on-run-start` / `on-run-end` hooks as dbt's `operation` nodes
+/// (`operation.<package>.<package>-on-run-end-0`), for the manifest.
+fn hook_nodes(session: &Session, root: &Package) -> Vec<Node> {
+    let mut out = Vec::new();
+    for package in &session.project.packages {
+        let hooks = [
+            ("on-run-start", &package.config.on_run_start),
+            ("on-run-end", &package.config.on_run_end),
+        ];
+        for (event, sqls) in hooks {
+            for (index, sql) in sqls.iter().enumerate() {
+                let name = format!("{}-{event}-{index}", package.name);
+                let code: Arc<str> = sql.as_str().into();
+                let source = SourceFile {
+                    package: package.name.clone(),
+                    path: "./dbt_project.yml".into(),
+                    abs_path: package.root.join(&package.config.file),
+                    contents: code.clone(),
+                    checksum: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(code.as_bytes())),
+                };
+                let mut node = draft(
+                    ResourceType::Operation,
+                    package,
+                    root,
+                    &source,
+                    &[],
+                    &name,
+                    code,
+                );
+                node.path = format!("hooks/{name}.sql");
+                node.fqn = vec![package.name.clone(), "hooks".into(), name.clone()];
+                node.config.insert("tags".into(), Value::from(vec![event]));
+                out.push(node);
+            }
+        }
+    }
+    out
 }
 
 /// dbt 1.9+ snapshots declared in YAML: `snapshots: [{name, relation, config}]`.
@@ -323,7 +363,11 @@ fn render_for_parse(
     resolver: &ParseResolver<'_>,
     mut node: Node,
 ) -> (Node, Option<Diagnostic>) {
-    if node.resource_type == ResourceType::Seed {
+    // Seeds have no SQL; hooks are rendered when they run (they may use `results`).
+    if matches!(
+        node.resource_type,
+        ResourceType::Seed | ResourceType::Operation
+    ) {
         finish_config(&mut node);
         return (node, None);
     }
