@@ -583,3 +583,58 @@ fn failing_tests_warn_or_fail_and_store_their_failures() {
         4
     );
 }
+
+#[test]
+fn project_file_values_are_rendered() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    let text_of = std::fs::read_to_string(project.join("dbt_project.yml")).expect("project");
+    let rendered = text_of
+        .replace(
+            "+schema: marts",
+            "+schema: \"{{ env_var('HANGAR_TEST_MART_SCHEMA', 'marts') }}\"",
+        )
+        .replace(
+            "min_visit_minutes: 0",
+            "min_visit_minutes: \"{{ env_var('HANGAR_TEST_MIN_MINUTES', '0') }}\"",
+        )
+        .replace(
+            "      +materialized: ephemeral",
+            "      +materialized: ephemeral\n      +enabled: \"{{ target.name == 'dev' }}\"",
+        );
+    write(&project, "dbt_project.yml", &rendered);
+    let out = support::hangar()
+        .args(["parse", "--project-dir"])
+        .arg(&project)
+        .arg("--profiles-dir")
+        .arg(&project)
+        .env("HANGAR_TEST_MART_SCHEMA", "gold")
+        .env("HANGAR_TEST_MIN_MINUTES", "50")
+        .output()
+        .expect("run");
+    assert_success(&out);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let node = &manifest["nodes"]["model.gym_mini.dim_members"];
+    assert_eq!(node["schema"], "main_gold");
+    assert_eq!(
+        manifest["nodes"]["model.gym_mini.int_visits_enriched"]["config"]["enabled"],
+        true
+    );
+    // The project var comes from the environment through env_var().
+    let compiled = support::hangar()
+        .args(["compile", "--select", "stg_visits", "--project-dir"])
+        .arg(&project)
+        .arg("--profiles-dir")
+        .arg(&project)
+        .env("HANGAR_TEST_MIN_MINUTES", "50")
+        .output()
+        .expect("run");
+    assert_success(&compiled);
+    let sql = std::fs::read_to_string(
+        project.join("target/compiled/gym_mini/models/staging/stg_visits.sql"),
+    )
+    .expect("sql");
+    assert!(sql.contains("minutes >= 50"), "{sql}");
+}

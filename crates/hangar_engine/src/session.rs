@@ -70,6 +70,8 @@ pub fn load_session(invocation: Invocation) -> Result<Session, Failure> {
             hangar_adapter::target_database(&profile.adapter_type, &profile.settings);
     }
     let target_context = target_context(&profile, invocation.threads);
+    let mut project = project;
+    render_project_vars(&mut project)?;
     let (jinja, jinja_diags) = Jinja::new(
         jinja_config(&invocation, &project, &profile, target_context.clone()),
         macro_sources(&project),
@@ -80,6 +82,7 @@ pub fn load_session(invocation: Invocation) -> Result<Session, Failure> {
         return Err(Failure::new(jinja_errors));
     }
     warnings.extend(jinja_warnings);
+    render_project_configs(&jinja, &mut project)?;
     Ok(Session {
         invocation,
         project,
@@ -180,4 +183,134 @@ fn macro_sources(project: &LoadedProject) -> Vec<MacroSource> {
             contents: f.contents.clone(),
         })
         .collect()
+}
+
+/// `vars:` in project files may use `env_var()` (dbt renders them before
+/// anything else can see them).
+fn render_project_vars(project: &mut LoadedProject) -> Result<(), Failure> {
+    let mut errors = Vec::new();
+    for package in &mut project.packages {
+        let file = package.config.file.clone();
+        for value in package.config.vars.values_mut() {
+            render_tree(
+                value,
+                &mut |text| {
+                    Jinja::render_env_string(text)
+                        .map(|out| native_value(&out))
+                        .map_err(|e| project_render_error(&file, &e))
+                },
+                &mut errors,
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(errors))
+    }
+}
+
+/// Config trees (`models:`, `seeds:`…) may use `target`, `env_var()` and
+/// `var()`; hooks inside them are rendered later, when they run.
+fn render_project_configs(jinja: &Jinja, project: &mut LoadedProject) -> Result<(), Failure> {
+    let mut errors = Vec::new();
+    for package in &mut project.packages {
+        let file = package.config.file.to_string_lossy().into_owned();
+        let input =
+            hangar_jinja::NodeInput::new(hangar_jinja::Phase::Parse, &package.name, &file, "");
+        let config = &mut package.config;
+        for tree in [
+            &mut config.models,
+            &mut config.seeds,
+            &mut config.snapshots,
+            &mut config.data_tests,
+            &mut config.sources,
+        ] {
+            render_tree(
+                tree,
+                &mut |text| {
+                    jinja
+                        .render_string(text, &input, &NoRefs, None)
+                        .map(|out| native_value(&out))
+                },
+                &mut errors,
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(errors))
+    }
+}
+
+fn project_render_error(file: &std::path::Path, message: &str) -> Diagnostic {
+    Diagnostic::error(hangar_project::codes::JINJA_RENDER, message.to_string()).at(
+        file.to_path_buf(),
+        1,
+        1,
+    )
+}
+
+/// Render every templated string in a YAML tree, except hooks.
+fn render_tree<F>(value: &mut Value, render: &mut F, errors: &mut Vec<Diagnostic>)
+where
+    F: FnMut(&str) -> Result<Value, Diagnostic>,
+{
+    match value {
+        Value::String(text) if text.contains("{{") || text.contains("{%") => match render(text) {
+            Ok(v) => *value = v,
+            Err(d) => errors.push(d),
+        },
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| render_tree(i, render, errors)),
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let key = key.trim_start_matches('+');
+                if !matches!(key, "pre-hook" | "post-hook" | "pre_hook" | "post_hook") {
+                    render_tree(v, render, errors);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// dbt renders project values natively: `True`/`False` become booleans,
+/// `None` null, numbers numbers.
+fn native_value(text: &str) -> Value {
+    match text.trim() {
+        "True" | "true" => Value::Bool(true),
+        "False" | "false" => Value::Bool(false),
+        "None" | "none" => Value::Null,
+        t => t
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(t.to_string())),
+    }
+}
+
+/// `ref` and `source` have no meaning in a project file.
+struct NoRefs;
+
+impl hangar_jinja::Resolver for NoRefs {
+    fn resolve_ref(
+        &self,
+        _: Option<&str>,
+        name: &str,
+        _: Option<&str>,
+    ) -> Result<hangar_jinja::Relation, String> {
+        Err(format!("ref('{name}') cannot be used in the project file"))
+    }
+
+    fn resolve_source(&self, source: &str, table: &str) -> Result<hangar_jinja::Relation, String> {
+        Err(format!(
+            "source('{source}', '{table}') cannot be used in the project file"
+        ))
+    }
+
+    fn doc(&self, _: Option<&str>, _: &str) -> Option<String> {
+        None
+    }
 }
