@@ -638,3 +638,27 @@ fn project_file_values_are_rendered() {
     .expect("sql");
     assert!(sql.contains("minutes >= 50"), "{sql}");
 }
+
+#[test]
+fn incremental_predicates_limit_what_is_replaced() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    write(
+        &project,
+        "models/marts/recent_visits.sql",
+        "{{ config(materialized='incremental', unique_key='visit_id', incremental_strategy='delete+insert', incremental_predicates=[\"DBT_INTERNAL_DEST.visited_on > cast('2024-03-02' as date)\"]) }}\nselect visit_id, visited_on, minutes from {{ ref('stg_visits') }}\n",
+    );
+    assert_success(&run_in(&project, &["build", "--select", "+recent_visits"]));
+    // Every visit comes again; only rows after 2024-03-02 may be replaced, so
+    // the four older ones are kept and inserted a second time.
+    assert_success(&run_in(&project, &["run", "--select", "recent_visits"]));
+    let conn = db(&project);
+    assert_eq!(count(&conn, "main_marts.recent_visits"), 6 + 4);
+    let copies_of_first: i64 = conn
+        .query_row(
+            "select count(*) from main_marts.recent_visits where visit_id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(copies_of_first, 2);
+}
