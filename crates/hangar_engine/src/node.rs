@@ -71,6 +71,50 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node with its identity set and every other field empty; callers fill
+    /// in what they know with struct update syntax.
+    pub fn new(
+        resource_type: ResourceType,
+        package: &str,
+        name: &str,
+        config: Map<String, Value>,
+    ) -> Node {
+        Node {
+            unique_id: format!("{resource_type}.{package}.{name}"),
+            resource_type,
+            name: name.to_string(),
+            package_name: package.to_string(),
+            original_file_path: String::new(),
+            path: String::new(),
+            fqn: vec![package.to_string(), name.to_string()],
+            raw_code: Arc::from(""),
+            checksum: String::new(),
+            config,
+            unrendered_config: Map::new(),
+            description: String::new(),
+            columns: Map::new(),
+            meta: Map::new(),
+            tags: Vec::new(),
+            docs: serde_json::json!({"show": true, "node_color": null}),
+            patch_path: None,
+            refs: Vec::new(),
+            sources: Vec::new(),
+            depends_on_nodes: Vec::new(),
+            depends_on_macros: Vec::new(),
+            test: None,
+            database: None,
+            schema: String::new(),
+            alias: name.to_string(),
+            relation_name: None,
+            compiled_code: None,
+            version: None,
+            latest_version: None,
+            constraints: Vec::new(),
+            root_path: None,
+            abs_path: std::path::PathBuf::new(),
+        }
+    }
+
     pub fn materialized(&self) -> &str {
         self.config
             .get("materialized")

@@ -112,10 +112,6 @@ pub fn folder_configs(
     FolderConfig { config, unrendered }
 }
 
-pub fn unique_id(rt: ResourceType, package: &str, name: &str) -> String {
-    format!("{rt}.{package}.{name}")
-}
-
 pub fn file_stem(path: &str) -> &str {
     let file = path.rsplit('/').next().unwrap_or(path);
     file.rsplit_once('.').map_or(file, |(stem, _)| stem)
@@ -158,38 +154,16 @@ pub fn draft(
     let FolderConfig { config, unrendered } = folder_configs(rt, package, root, &fqn);
     let tags = string_list(config.get("tags"));
     Node {
-        unique_id: unique_id(rt, &package.name, name),
-        resource_type: rt,
-        name: name.to_string(),
-        package_name: package.name.clone(),
         original_file_path: original.clone(),
         path,
         fqn,
         raw_code: code,
         checksum: file.checksum.clone(),
-        config,
         unrendered_config: unrendered,
-        description: String::new(),
-        columns: Map::new(),
-        meta: Map::new(),
         tags,
-        docs: serde_json::json!({"show": true, "node_color": null}),
-        patch_path: None,
-        refs: Vec::new(),
-        sources: Vec::new(),
-        depends_on_nodes: Vec::new(),
-        depends_on_macros: Vec::new(),
-        test: None,
-        database: None,
-        schema: String::new(),
-        alias: name.to_string(),
-        relation_name: None,
-        compiled_code: None,
-        version: None,
-        latest_version: None,
-        constraints: Vec::new(),
         root_path: (rt == ResourceType::Seed).then(|| package.root.to_string_lossy().into_owned()),
         abs_path: file.abs_path.clone(),
+        ..Node::new(rt, &package.name, name, config)
     }
 }
 
@@ -211,40 +185,18 @@ pub fn string_list(v: Option<&Value>) -> Vec<String> {
 
 /// A node for `--inline` SQL, compiled in the root project's context.
 pub fn inline_draft(root: &Package, sql: &str) -> Node {
-    let name = "inline_query";
+    let path = "from remote system.sql";
     Node {
-        unique_id: unique_id(ResourceType::Operation, &root.name, name),
-        resource_type: ResourceType::Operation,
-        name: name.to_string(),
-        package_name: root.name.clone(),
-        original_file_path: "from remote system.sql".into(),
-        path: "from remote system.sql".into(),
-        fqn: vec![root.name.clone(), name.to_string()],
+        original_file_path: path.into(),
+        path: path.into(),
         raw_code: sql.into(),
-        checksum: String::new(),
-        config: default_config(ResourceType::Model),
-        unrendered_config: Map::new(),
-        description: String::new(),
-        columns: Map::new(),
-        meta: Map::new(),
-        tags: Vec::new(),
-        docs: serde_json::json!({"show": true, "node_color": null}),
-        patch_path: None,
-        refs: Vec::new(),
-        sources: Vec::new(),
-        depends_on_nodes: Vec::new(),
-        depends_on_macros: Vec::new(),
-        test: None,
-        database: None,
-        schema: String::new(),
-        alias: name.to_string(),
-        relation_name: None,
-        compiled_code: None,
-        version: None,
-        latest_version: None,
-        constraints: Vec::new(),
-        root_path: None,
         abs_path: root.root.clone(),
+        ..Node::new(
+            ResourceType::Operation,
+            &root.name,
+            "inline_query",
+            default_config(ResourceType::Model),
+        )
     }
 }
 

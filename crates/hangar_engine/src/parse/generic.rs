@@ -74,54 +74,39 @@ fn test_node(
     let sources = static_sources(&spec.kwargs);
     let unique_id = spec.unique_id(&package.name);
     let tags = string_list(folder.config.get("tags"));
+    let depends_on_macros = vec![
+        format!(
+            "macro.{}.test_{}",
+            spec.namespace.as_deref().unwrap_or("dbt"),
+            spec.test_name
+        ),
+        "macro.dbt.get_where_subquery".to_string(),
+    ];
+    let test = TestNodeData {
+        test_name: Some(spec.test_name.clone()),
+        namespace: spec.namespace.clone(),
+        kwargs: spec.kwargs.clone(),
+        column_name: spec.column_name.clone(),
+        attached_node: Some(attachment.attached_id.clone()),
+        file_key_name: Some(attachment.file_key_name.clone()),
+        is_generic: true,
+    };
     Ok(Node {
         unique_id,
-        resource_type: ResourceType::Test,
-        name: spec.name.clone(),
-        package_name: package.name.clone(),
         original_file_path: original,
         path: format!("{}.sql", spec.compiled_name),
         fqn,
         raw_code,
-        checksum: String::new(),
-        config: folder.config,
         unrendered_config: folder.unrendered,
         description: spec.description.clone(),
-        columns: Default::default(),
-        meta: Default::default(),
         tags,
-        docs: serde_json::json!({"show": true, "node_color": null}),
-        patch_path: None,
         refs,
         sources,
-        depends_on_nodes: Vec::new(),
-        depends_on_macros: vec![
-            format!(
-                "macro.{}.{}",
-                spec.namespace.as_deref().unwrap_or("dbt"),
-                format_args!("test_{}", spec.test_name)
-            ),
-            "macro.dbt.get_where_subquery".to_string(),
-        ],
-        test: Some(TestNodeData {
-            test_name: Some(spec.test_name.clone()),
-            namespace: spec.namespace.clone(),
-            kwargs: spec.kwargs.clone(),
-            column_name: spec.column_name.clone(),
-            attached_node: Some(attachment.attached_id.clone()),
-            file_key_name: Some(attachment.file_key_name.clone()),
-            is_generic: true,
-        }),
-        database: None,
-        schema: String::new(),
-        alias: spec.compiled_name,
-        relation_name: None,
-        compiled_code: None,
-        version: None,
-        latest_version: None,
-        constraints: Vec::new(),
-        root_path: None,
+        depends_on_macros,
+        test: Some(test),
+        alias: spec.compiled_name.clone(),
         abs_path: package.root.join(&file.path),
+        ..Node::new(ResourceType::Test, &package.name, &spec.name, folder.config)
     })
 }
 
