@@ -395,6 +395,10 @@ impl Executor for NodeRunner<'_> {
         if node.is_ephemeral() {
             return TaskOutcome::Success;
         }
+        // A cancel that arrived before this node started: do not start it.
+        if self.cancel.is_cancelled() {
+            return TaskOutcome::Failed;
+        }
         let Some(description) = self.descriptions.get(task_id) else {
             return TaskOutcome::Failed;
         };
