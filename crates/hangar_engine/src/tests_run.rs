@@ -86,13 +86,15 @@ pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node
     let failures = row.first().and_then(as_u64).unwrap_or(0);
     let truthy = |i: usize| row.get(i).is_some_and(is_true);
     let severity = cfg("severity", "ERROR").to_ascii_uppercase();
+    let compiled_at = crate::compile::compiled_path(runner.target_dir(), node);
     let (status, message) = if severity == "ERROR" && truthy(2) {
         (
             NodeStatus::Fail,
             format!(
-                "Got {failures} result{}, configured to fail if {}",
+                "Got {failures} result{}, configured to fail if {}\n\ncompiled code at {}",
                 plural(failures),
-                cfg("error_if", "!= 0")
+                cfg("error_if", "!= 0"),
+                compiled_at.display()
             ),
         )
     } else if truthy(1) {
