@@ -662,3 +662,93 @@ fn incremental_predicates_limit_what_is_replaced() {
         .expect("count");
     assert_eq!(copies_of_first, 2);
 }
+
+#[test]
+fn ls_init_debug_and_clean() {
+    let (tmp, project) = copy_fixture("gym_mini");
+    let lines = |out: std::process::Output| -> Vec<String> {
+        assert_success(&out);
+        text(&out.stdout).lines().map(str::to_string).collect()
+    };
+    let models = lines(run_in(
+        &project,
+        &[
+            "ls",
+            "--resource-type",
+            "model",
+            "--select",
+            "marts",
+            "--output",
+            "name",
+        ],
+    ));
+    assert_eq!(
+        models,
+        vec![
+            "dim_members",
+            "fct_visits",
+            "gym_daily",
+            "visits_appended",
+            "visits_merged"
+        ]
+    );
+    let paths = lines(run_in(
+        &project,
+        &[
+            "ls",
+            "--select",
+            "+dim_members",
+            "--exclude",
+            "resource_type:test",
+            "--output",
+            "path",
+        ],
+    ));
+    assert!(
+        paths.contains(&"seeds/raw_members.csv".to_string())
+            && paths.contains(&"models/marts/dim_members.sql".to_string()),
+        "{paths:?}"
+    );
+    let json = lines(run_in(
+        &project,
+        &[
+            "ls",
+            "--select",
+            "stg_members",
+            "--resource-type",
+            "model",
+            "--output",
+            "json",
+            "--output-keys",
+            "name",
+            "unique_id",
+        ],
+    ));
+    assert_eq!(
+        json,
+        vec![r#"{"name":"stg_members","unique_id":"model.gym_mini.stg_members"}"#]
+    );
+    let selectors = lines(run_in(&project, &["ls", "--select", "test_type:singular"]));
+    assert_eq!(selectors, vec!["gym_mini.singular.no_negative_minutes"]);
+
+    let debug = run_in(&project, &["debug"]);
+    assert_success(&debug);
+    assert!(
+        text(&debug.stdout).contains("All checks passed!"),
+        "{}",
+        text(&debug.stdout)
+    );
+
+    assert!(project.join("target").is_dir());
+    assert_success(&run_in(&project, &["clean"]));
+    assert!(!project.join("target").exists());
+
+    let init = support::hangar()
+        .args(["init", "new_gym", "--project-dir"])
+        .arg(tmp.path())
+        .output()
+        .expect("init");
+    assert_success(&init);
+    let new_project = tmp.path().join("new_gym");
+    assert_success(&run_in(&new_project, &["build"]));
+}
