@@ -25,6 +25,8 @@ pub struct Compiler<'a> {
     pub session: &'a Session,
     pub parsed: &'a ParsedProject,
     by_name: HashMap<(&'a str, &'a str), &'a Node>,
+    /// Sources by (source name, table name).
+    sources: HashMap<(&'a str, &'a str), &'a crate::node::SourceNode>,
     ephemeral_sql: Mutex<HashMap<String, String>>,
 }
 
@@ -43,10 +45,16 @@ impl<'a> Compiler<'a> {
             .filter(|n| crate::parse::is_refable(n.resource_type))
             .map(|n| ((n.package_name.as_str(), n.name.as_str()), n))
             .collect();
+        let sources = parsed
+            .sources
+            .values()
+            .map(|s| ((s.source_name.as_str(), s.name.as_str()), s))
+            .collect();
         Compiler {
             session,
             parsed,
             by_name,
+            sources,
             ephemeral_sql: Mutex::new(HashMap::new()),
         }
     }
@@ -236,27 +244,10 @@ impl Resolver for CompileResolver<'_, '_> {
     fn resolve_source(&self, source: &str, table: &str) -> Result<Relation, String> {
         let s = self
             .compiler
-            .parsed
             .sources
-            .values()
-            .find(|s| s.source_name == source && s.name == table)
+            .get(&(source, table))
             .ok_or_else(|| format!("source('{source}', '{table}') names no source"))?;
-        let mut r = crate::parse::relation_for(
-            self.compiler.session,
-            s.database.as_deref(),
-            &s.schema,
-            &s.identifier,
-        );
-        let flag = |k: &str, d: bool| {
-            s.quoting
-                .get(k)
-                .and_then(serde_json::Value::as_bool)
-                .unwrap_or(d)
-        };
-        r.quote_policy.database = flag("database", r.quote_policy.database);
-        r.quote_policy.schema = flag("schema", r.quote_policy.schema);
-        r.quote_policy.identifier = flag("identifier", r.quote_policy.identifier);
-        Ok(r)
+        Ok(crate::parse::source_relation(self.compiler.session, s))
     }
 
     fn doc(&self, package: Option<&str>, name: &str) -> Option<String> {

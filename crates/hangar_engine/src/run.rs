@@ -903,17 +903,16 @@ fn drop_temporary_relations(runner: &NodeRunner<'_>) {
     }
 }
 
+/// Every selected node that produced no result (not started after a
+/// cancel or `--fail-fast`) is reported as skipped, so run_results lists all.
 fn add_not_run(
     statuses: &BTreeMap<String, TaskStatus>,
     done: &HashSet<String>,
     descriptions: &HashMap<String, NodeDescription>,
     results: &mut Vec<(String, NodeOutcome)>,
 ) {
-    for (id, status) in statuses {
-        if done.contains(id) || !descriptions.contains_key(id) {
-            continue;
-        }
-        if matches!(status, TaskStatus::NotRun | TaskStatus::Skipped { .. }) {
+    for id in statuses.keys() {
+        if !done.contains(id) && descriptions.contains_key(id) {
             results.push((id.clone(), NodeOutcome::skipped("SKIP".into())));
         }
     }

@@ -25,7 +25,7 @@ use drafts::{draft, file_stem, path_string};
 use generic::{Attachment, generic_tests_for};
 use patches::{PatchIndex, PatchRef, apply_patch, finish_config, index_patches};
 
-pub use naming::{node_context, quote_policy, relation_for};
+pub use naming::{node_context, quote_policy, relation_for, source_relation};
 pub use refs::{ParseResolver, find_doc, is_refable};
 
 /// A `{% docs %}` block.
@@ -93,12 +93,7 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
 
     let mut sources = BTreeMap::new();
     for file in &property_files {
-        let Some(package) = session
-            .project
-            .packages
-            .iter()
-            .find(|p| p.name == file.package)
-        else {
+        let Some(package) = session.project.package(&file.package) else {
             continue;
         };
         for source in
@@ -467,12 +462,7 @@ fn yaml_tests(
     // nodes in parallel: large projects declare tens of thousands.
     let mut jobs: Vec<TestJob<'_>> = Vec::new();
     for file in files {
-        let Some(package) = session
-            .project
-            .packages
-            .iter()
-            .find(|p| p.name == file.package)
-        else {
+        let Some(package) = session.project.package(&file.package) else {
             continue;
         };
         let groups = [

@@ -92,22 +92,27 @@ pub fn assign_relations(
         }
     }
     for source in sources.values_mut() {
-        let mut r = relation_for(
-            session,
-            source.database.as_deref(),
-            &source.schema,
-            &source.identifier,
-        );
-        let flag = |k: &str, d: bool| source.quoting.get(k).and_then(Value::as_bool).unwrap_or(d);
-        r.quote_policy.database = flag("database", r.quote_policy.database);
-        r.quote_policy.schema = flag("schema", r.quote_policy.schema);
-        r.quote_policy.identifier = flag("identifier", r.quote_policy.identifier);
-        source.relation_name = r.render();
+        source.relation_name = source_relation(session, source).render();
     }
 }
 
 /// (database, schema, alias) of a node.
 type RelationNames = (Option<String>, String, String);
+
+/// A source table's relation, quoted per the project and the source's `quoting:`.
+pub fn source_relation(session: &Session, source: &SourceNode) -> Relation {
+    let mut r = relation_for(
+        session,
+        source.database.as_deref(),
+        &source.schema,
+        &source.identifier,
+    );
+    let flag = |k: &str, d: bool| source.quoting.get(k).and_then(Value::as_bool).unwrap_or(d);
+    r.quote_policy.database = flag("database", r.quote_policy.database);
+    r.quote_policy.schema = flag("schema", r.quote_policy.schema);
+    r.quote_policy.identifier = flag("identifier", r.quote_policy.identifier);
+    r
+}
 
 fn has_relation(node: &Node) -> bool {
     match node.resource_type {
