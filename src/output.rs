@@ -131,6 +131,7 @@ fn kind_label(node: &NodeDescription) -> String {
         "seed" => "seed file".to_string(),
         "snapshot" => "snapshot".to_string(),
         "test" => "test".to_string(),
+        "unit_test" => "unit test".to_string(),
         other => other.to_string(),
     }
 }
@@ -139,7 +140,7 @@ fn result_event_name(node: &NodeDescription) -> (&'static str, &'static str) {
     match node.resource_type.as_str() {
         "seed" => ("LogSeedResult", "Q016"),
         "snapshot" => ("LogSnapshotResult", "Q015"),
-        "test" => ("LogTestResult", "Q007"),
+        "test" | "unit_test" => ("LogTestResult", "Q007"),
         _ => ("LogModelResult", "Q012"),
     }
 }
@@ -174,6 +175,12 @@ impl TerminalReporter {
     ) -> String {
         let label = kind_label(node);
         let prefix = format!("{index} of {total}");
+        // Unit tests read `model::test`, as in dbt.
+        let test_name = if node.resource_type == "unit_test" {
+            &node.display_relation
+        } else {
+            &node.name
+        };
         let secs = format!("{:.2}s", o.execution_time);
         let (left, badge) = match o.status {
             NodeStatus::Success => {
@@ -194,18 +201,18 @@ impl TerminalReporter {
                 )
             }
             NodeStatus::Pass => (
-                format!("{prefix} PASS {}", node.name),
+                format!("{prefix} PASS {test_name}"),
                 self.style.paint(&format!("[PASS in {secs}]"), "32"),
             ),
             NodeStatus::Warn => (
-                format!("{prefix} WARN {} {}", o.failures.unwrap_or(0), node.name),
+                format!("{prefix} WARN {} {test_name}", o.failures.unwrap_or(0)),
                 self.style.paint(
                     &format!("[WARN {} in {secs}]", o.failures.unwrap_or(0)),
                     "33",
                 ),
             ),
             NodeStatus::Fail => (
-                format!("{prefix} FAIL {} {}", o.failures.unwrap_or(0), node.name),
+                format!("{prefix} FAIL {} {test_name}", o.failures.unwrap_or(0)),
                 self.style.paint(
                     &format!("[FAIL {} in {secs}]", o.failures.unwrap_or(0)),
                     "31",

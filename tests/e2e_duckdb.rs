@@ -752,3 +752,45 @@ fn ls_init_debug_and_clean() {
     let new_project = tmp.path().join("new_gym");
     assert_success(&run_in(&new_project, &["build"]));
 }
+
+#[test]
+fn identifiers_with_spaces_quotes_and_mixed_case_work() {
+    // The same fixture runs on Postgres in e2e_postgres.rs.
+    let (_tmp, project) = copy_fixture("identifiers_odd");
+    let out = run_in(&project, &["build"]);
+    assert_success(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("ERROR=0"), "{stdout}");
+    let conn = duckdb::Connection::open(project.join("target/identifiers.duckdb"))
+        .expect("open warehouse");
+    assert_eq!(count(&conn, "main_raw.odd_people"), 3);
+    assert_eq!(count(&conn, r#"main."Odd ""Model"" Name""#), 3);
+    assert_eq!(count(&conn, r#"main."Odd View""#), 1);
+    assert_eq!(
+        columns(&conn, "main", "Odd \"Model\" Name"),
+        ["id", "Full Name", "Say \"Hi\"", "status", "UPPER Name"]
+    );
+    let quoted: String = conn
+        .query_row(
+            r#"select "Say ""Hi""" from main."Odd ""Model"" Name" where id = 2"#,
+            [],
+            |r| r.get(0),
+        )
+        .expect("row 2");
+    assert_eq!(quoted, "it's \"quoted\"");
+
+    // An accepted value with a quote matches, and a row outside the list still fails.
+    write(
+        &project,
+        "seeds/odd_people.csv",
+        "id,Full Name,\"Say \"\"Hi\"\"\",status\n1,Ada Lovelace,hello,active\n2,Conan O'Brien,\"it's \"\"quoted\"\"\",it's odd\n3,Grace Hopper,hey,it's new\n",
+    );
+    drop(conn);
+    let out = run_in(&project, &["build", "--select", "odd_people"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("accepted_values_odd_people_status"),
+        "{}",
+        text(&out.stdout)
+    );
+}

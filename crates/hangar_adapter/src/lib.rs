@@ -22,6 +22,8 @@ mod types;
 pub mod duckdb;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "snowflake")]
+pub mod snowflake;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,7 +34,8 @@ pub use profile::target_database;
 pub use sql::{quote_with, sql_string_literal};
 pub use text_values::ColumnClass;
 pub use types::{
-    Capabilities, ColumnInfo, LogicalType, QueryResult, RelationInfo, RelationKind, RelationRef,
+    Capabilities, ColumnInfo, ConstraintSupport, LogicalType, QueryResult, RelationInfo,
+    RelationKind, RelationRef,
 };
 
 /// One warehouse target: naming, quoting and DDL spelling, plus a way to open connections.
@@ -90,6 +93,16 @@ pub trait Adapter: Send + Sync {
         }
     }
 
+    /// One atomic `create or replace table … as`; only used where
+    /// [`Capabilities::create_or_replace_table`] holds.
+    fn sql_create_or_replace_table_as(&self, r: &RelationRef, select_sql: &str) -> String {
+        format!(
+            "create or replace table {} as (\n{}\n)",
+            self.render_relation(r),
+            select_sql
+        )
+    }
+
     fn sql_create_view_as(&self, r: &RelationRef, select_sql: &str) -> String {
         format!(
             "create view {} as (\n{}\n)",
@@ -140,6 +153,17 @@ pub trait Adapter: Send + Sync {
         format!("create schema if not exists {name}")
     }
 
+    /// Whether a contract constraint (`not_null`, `unique`, `primary_key`,
+    /// `foreign_key`, `check`, `custom`) can go in this warehouse's DDL.
+    fn constraint_support(&self, kind: &str) -> ConstraintSupport {
+        match kind {
+            "not_null" | "unique" | "primary_key" | "foreign_key" | "check" | "custom" => {
+                ConstraintSupport::Enforced
+            }
+            _ => ConstraintSupport::NotSupported,
+        }
+    }
+
     /// `comment on …` for persist_docs, or `None` where the warehouse has no comments.
     fn sql_comment(
         &self,
@@ -167,6 +191,109 @@ pub trait Adapter: Send + Sync {
             ),
         })
     }
+
+    // --- grants (dbt's `grants:` config; the engine's `grants` module does the diff) ---
+
+    /// Whether `grants:` configs are applied here. Off by default, as DuckDB has no
+    /// GRANT statement; warehouses with grants override it.
+    fn supports_grants(&self) -> bool {
+        false
+    }
+
+    /// dbt's `copy_grants()`: whether a relation replaced by a rebuild keeps the grants of
+    /// the one it replaced, so that stale grants must be revoked. `configured` is the
+    /// node's `copy_grants` config (false when absent), which Snowflake honours.
+    fn copy_grants(&self, configured: bool) -> bool {
+        let _ = configured;
+        true
+    }
+
+    /// dbt's `get_show_grant_sql`: a query for the grants hangar manages on `r` (those
+    /// given by the current role to others), with its bound parameters. Its rows are read
+    /// by [`Adapter::grants_from_rows`].
+    fn sql_show_grants(&self, r: &RelationRef) -> (String, Vec<serde_json::Value>) {
+        (
+            "select grantee::text as grantee, privilege_type::text as privilege_type \
+             from information_schema.role_table_grants \
+             where grantor = current_role and grantee != current_role \
+             and table_schema = $1 and table_name = $2"
+                .to_string(),
+            vec![r.schema.clone().into(), r.identifier.clone().into()],
+        )
+    }
+
+    /// dbt's `standardize_grants_dict`: `(privilege, grantee)` pairs from the rows of
+    /// [`Adapter::sql_show_grants`] (columns `privilege_type` and `grantee`).
+    fn grants_from_rows(&self, result: &QueryResult) -> Vec<(String, String)> {
+        let position = |name: &str| {
+            result
+                .columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(name))
+        };
+        let (Some(privilege), Some(grantee)) = (position("privilege_type"), position("grantee"))
+        else {
+            return Vec::new();
+        };
+        result
+            .rows
+            .iter()
+            .filter_map(|row| {
+                let text = |i: usize| row.get(i)?.as_str().map(str::to_string);
+                Some((text(privilege)?, text(grantee)?))
+            })
+            .collect()
+    }
+
+    /// A grantee from the config as DCL writes it: a name is folded as an unquoted
+    /// identifier would be (dbt pastes it unquoted) and then quoted; `"Name"` keeps its
+    /// case; `public` stays the keyword.
+    fn grantee_sql(&self, grantee: &str) -> String {
+        let name = grantee.trim();
+        if name.eq_ignore_ascii_case("public") {
+            return "public".to_string();
+        }
+        match name
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+        {
+            Some(quoted) => self.quote(&quoted.replace("\"\"", "\"")),
+            None => self.quote(&self.normalize_identifier(name)),
+        }
+    }
+
+    /// `grant <privilege> on <relation> to <grantees>`; grantees come from
+    /// [`Adapter::grantee_sql`], the privilege is a checked keyword such as `select`.
+    fn sql_grant(
+        &self,
+        r: &RelationRef,
+        kind: RelationKind,
+        privilege: &str,
+        grantees: &[String],
+    ) -> String {
+        let _ = kind;
+        format!(
+            "grant {privilege} on {} to {}",
+            self.render_relation(r),
+            grantees.join(", ")
+        )
+    }
+
+    /// `revoke <privilege> on <relation> from <grantees>`, as [`Adapter::sql_grant`].
+    fn sql_revoke(
+        &self,
+        r: &RelationRef,
+        kind: RelationKind,
+        privilege: &str,
+        grantees: &[String],
+    ) -> String {
+        let _ = kind;
+        format!(
+            "revoke {privilege} on {} from {}",
+            self.render_relation(r),
+            grantees.join(", ")
+        )
+    }
 }
 
 /// A session on the warehouse. Each call sends one statement (DuckDB and Postgres
@@ -187,6 +314,17 @@ pub trait Connection: Send {
         schema: &str,
     ) -> Result<Vec<RelationInfo>, AdapterError>;
     fn list_schemas(&mut self, database: Option<&str>) -> Result<Vec<String>, AdapterError>;
+    /// `(referenced, dependent)` pairs for the views of one schema and the relations they
+    /// read, in one query, so the relation cache can forget what a cascading drop removes.
+    /// Warehouses whose drops do not cascade to views need not report any.
+    fn list_dependencies(
+        &mut self,
+        database: Option<&str>,
+        schema: &str,
+    ) -> Result<Vec<(RelationRef, RelationRef)>, AdapterError> {
+        let _ = (database, schema);
+        Ok(Vec::new())
+    }
     /// Columns in table order; empty when the relation does not exist.
     fn get_columns(&mut self, r: &RelationRef) -> Result<Vec<ColumnInfo>, AdapterError>;
     fn begin(&mut self) -> Result<(), AdapterError>;

@@ -4,15 +4,19 @@
 //! inferred; results are decoded from the binary format into JSON values.
 
 mod cells;
+mod tls;
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::types::{Format, IsNull, ToSql, Type};
 use postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
 use serde_json::Value;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use self::tls::{SslMode, TlsFiles};
 use crate::profile::Settings;
 use crate::text_values::ColumnClass;
 use crate::{
@@ -21,6 +25,7 @@ use crate::{
 };
 
 /// A dbt-postgres target. The password is kept only to open connections.
+#[derive(Clone)]
 pub struct PostgresAdapter {
     target: String,
     host: String,
@@ -36,6 +41,12 @@ pub struct PostgresAdapter {
     role: Option<String>,
     /// Extra connection attempts after a failure to reach the server.
     retries: u64,
+    sslmode: SslMode,
+    /// Whether `sslmode` was written in the profile (then it is named in errors).
+    sslmode_set: bool,
+    /// Built once from `sslmode` and the certificate files; `None` for `disable`.
+    tls: Option<MakeRustlsConnect>,
+    application_name: String,
 }
 
 impl std::fmt::Debug for PostgresAdapter {
@@ -64,7 +75,18 @@ impl PostgresAdapter {
                 .string("database")?
                 .ok_or_else(|| s.config_error("'dbname' is required for postgres"))?,
         };
-        check_sslmode(s)?;
+        let sslmode_text = s.string("sslmode")?;
+        let sslmode = SslMode::parse(sslmode_text.as_deref()).map_err(|e| s.config_error(e))?;
+        let files = TlsFiles {
+            root_cert: s.string("sslrootcert")?,
+            client_cert: s.string("sslcert")?,
+            client_key: s.string("sslkey")?,
+        };
+        let tls = if sslmode.uses_tls() {
+            Some(tls::connector(sslmode, &files).map_err(|e| s.config_error(e))?)
+        } else {
+            None
+        };
         let port = s.u64("port")?.unwrap_or(5432);
         Ok(Self {
             target: s.target.to_string(),
@@ -84,10 +106,16 @@ impl PostgresAdapter {
             search_path: s.string("search_path")?,
             role: s.string("role")?,
             retries: s.u64("retries")?.unwrap_or(1),
+            sslmode,
+            sslmode_set: sslmode_text.is_some(),
+            tls,
+            application_name: s
+                .string("application_name")?
+                .unwrap_or_else(|| "hangar".to_string()),
         })
     }
 
-    /// Builds an adapter from explicit connection settings (tests and tools).
+    /// Builds an adapter from explicit connection settings (tests and tools); no TLS.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         target: &str,
@@ -113,6 +141,10 @@ impl PostgresAdapter {
             search_path: None,
             role: None,
             retries: 0,
+            sslmode: SslMode::Disable,
+            sslmode_set: false,
+            tls: None,
+            application_name: "hangar".to_string(),
         }
     }
 
@@ -124,7 +156,9 @@ impl PostgresAdapter {
             .user(&self.user)
             .dbname(&self.dbname)
             .connect_timeout(self.connect_timeout)
-            .application_name("hangar");
+            .ssl_mode(self.sslmode.driver_mode())
+            // pg_stat_activity shows which sessions are hangar's.
+            .application_name(&self.application_name);
         if let Some(password) = &self.password {
             config.password(password);
         }
@@ -140,8 +174,13 @@ impl PostgresAdapter {
 
     /// What the connection was for, without the password.
     fn describe_endpoint(&self) -> String {
+        let sslmode = if self.sslmode_set {
+            format!(", sslmode '{}'", self.sslmode.as_str())
+        } else {
+            String::new()
+        };
         format!(
-            "postgres at {}:{} (database '{}', user '{}')",
+            "postgres at {}:{} (database '{}', user '{}'{sslmode})",
             self.host, self.port, self.dbname, self.user
         )
     }
@@ -154,12 +193,20 @@ impl PostgresAdapter {
     }
 
     fn open_client(&self) -> Result<Client, AdapterError> {
-        let config = self.client_config();
+        let mut config = self.client_config();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match connect_within(&config, self.connect_timeout) {
+            match connect_within(&config, self.tls.clone(), self.connect_timeout) {
                 Ok(Ok(client)) => return Ok(client),
+                // libpq's `allow`: a server that refuses the plain login gets a TLS one.
+                Ok(Err(e))
+                    if e.as_db_error().is_some()
+                        && self.sslmode == SslMode::Allow
+                        && config.get_ssl_mode() == postgres::config::SslMode::Disable =>
+                {
+                    config.ssl_mode(postgres::config::SslMode::Require);
+                }
                 // Refused logins are not retried: they will not get better.
                 Ok(Err(e)) if e.as_db_error().is_none() && attempt <= self.retries => continue,
                 Ok(Err(e)) => return Err(self.connection_error(&describe(&e))),
@@ -172,6 +219,17 @@ impl PostgresAdapter {
             }
         }
     }
+
+    /// A logged-in session with the profile's `role` set.
+    fn open_session(&self) -> Result<Client, AdapterError> {
+        let mut client = self.open_client()?;
+        if let Some(role) = &self.role {
+            client
+                .batch_execute(&format!("set role {}", self.quote(role)))
+                .map_err(|e| pg_error(&e))?;
+        }
+        Ok(client)
+    }
 }
 
 struct TimedOut;
@@ -181,26 +239,22 @@ struct TimedOut;
 /// hang the run; the abandoned attempt ends with its thread when the socket closes.
 fn connect_within(
     config: &postgres::Config,
+    tls: Option<MakeRustlsConnect>,
     timeout: Duration,
 ) -> Result<Result<Client, postgres::Error>, TimedOut> {
     let (sender, receiver) = std::sync::mpsc::channel();
     let config = config.clone();
     std::thread::spawn(move || {
-        let _ = sender.send(config.connect(NoTls));
+        let client = match tls {
+            Some(tls) => config.connect(tls),
+            None => config.connect(NoTls),
+        };
+        let _ = sender.send(client);
     });
     // A little slack so the driver's own TCP timeout, with its clearer message, wins.
     receiver
         .recv_timeout(timeout + Duration::from_millis(500))
         .map_err(|_| TimedOut)
-}
-
-fn check_sslmode(s: &Settings<'_>) -> Result<(), AdapterError> {
-    match s.string("sslmode")?.as_deref() {
-        None | Some("disable") | Some("allow") | Some("prefer") => Ok(()),
-        Some(other) => Err(s.config_error(format!(
-            "sslmode '{other}' is not supported yet (TLS is not built in); use 'disable' or 'prefer'"
-        ))),
-    }
 }
 
 impl Adapter for PostgresAdapter {
@@ -213,15 +267,13 @@ impl Adapter for PostgresAdapter {
     }
 
     fn connect(&self) -> Result<Box<dyn Connection>, AdapterError> {
-        let mut client = self.open_client()?;
-        if let Some(role) = &self.role {
-            client
-                .batch_execute(&format!("set role {}", self.quote(role)))
-                .map_err(|e| pg_error(&e))?;
-        }
+        let client = self.open_session()?;
+        let cancel = Arc::new(Mutex::new(client.cancel_token()));
         Ok(Box::new(PostgresConnection {
             client,
-            dbname: self.dbname.clone(),
+            adapter: Arc::new(self.clone()),
+            in_transaction: false,
+            cancel,
         }))
     }
 
@@ -261,12 +313,27 @@ impl Adapter for PostgresAdapter {
     fn sql_create_schema(&self, _database: Option<&str>, schema: &str) -> String {
         format!("create schema if not exists {}", self.quote(schema))
     }
+
+    fn supports_grants(&self) -> bool {
+        true
+    }
+
+    /// dbt-postgres: a relation built aside and renamed in starts without grants.
+    fn copy_grants(&self, _configured: bool) -> bool {
+        false
+    }
 }
 
-/// One session on a Postgres database.
+/// One session on a Postgres database. When the server ends the session (a restart,
+/// `pg_terminate_backend`), the statement running fails and the next one outside a
+/// transaction opens a new session, so one lost connection fails one node, not the
+/// rest of the worker's nodes.
 pub struct PostgresConnection {
     client: Client,
-    dbname: String,
+    adapter: Arc<PostgresAdapter>,
+    in_transaction: bool,
+    /// Shared with the cancel handles given out, so they follow a reopened session.
+    cancel: Arc<Mutex<CancelToken>>,
 }
 
 /// A parameter sent in text format; the server parses it for the type it inferred.
@@ -303,19 +370,53 @@ fn text_param(value: &Value) -> Option<TextParam> {
 }
 
 impl PostgresConnection {
+    /// The client, reopened first if the server ended the session between statements.
+    fn live(&mut self) -> Result<&mut Client, AdapterError> {
+        if self.client.is_closed() {
+            if self.in_transaction {
+                return Err(self.lost());
+            }
+            self.client = self.adapter.open_session()?;
+            if let Ok(mut token) = self.cancel.lock() {
+                *token = self.client.cancel_token();
+            }
+        }
+        Ok(&mut self.client)
+    }
+
+    fn lost(&self) -> AdapterError {
+        AdapterError::database(format!(
+            "the connection to {} was closed by the server during a transaction",
+            self.adapter.describe_endpoint()
+        ))
+    }
+
+    /// Like [`pg_error`], naming the server when the session itself was lost.
+    fn error(&self, e: &postgres::Error) -> AdapterError {
+        if e.as_db_error().is_none() && self.client.is_closed() {
+            return AdapterError::database(format!(
+                "the connection to {} was lost: {}",
+                self.adapter.describe_endpoint(),
+                describe(e)
+            ));
+        }
+        pg_error(e)
+    }
+
     fn rows(&mut self, sql: &str, params: &[&str]) -> Result<Vec<Vec<Value>>, AdapterError> {
         let values: Vec<Value> = params.iter().map(|p| Value::from(*p)).collect();
         Ok(self.query(sql, &values)?.rows)
     }
 
     fn database_for(&self, database: Option<&str>) -> String {
-        database.map_or_else(|| self.dbname.clone(), str::to_string)
+        database.map_or_else(|| self.adapter.dbname.clone(), str::to_string)
     }
 }
 
 impl Connection for PostgresConnection {
     fn execute(&mut self, sql: &str) -> Result<Option<u64>, AdapterError> {
-        let messages = self.client.simple_query(sql).map_err(|e| pg_error(&e))?;
+        let result = self.live()?.simple_query(sql);
+        let messages = result.map_err(|e| self.error(&e))?;
         let affected = messages.iter().rev().find_map(|m| match m {
             SimpleQueryMessage::CommandComplete(n) => Some(*n),
             _ => None,
@@ -327,14 +428,13 @@ impl Connection for PostgresConnection {
         if crate::sql::is_blank(sql) {
             return Ok(QueryResult::default());
         }
-        let statement = self.client.prepare(sql).map_err(|e| pg_error(&e))?;
+        let prepared = self.live()?.prepare(sql);
+        let statement = prepared.map_err(|e| self.error(&e))?;
         let bound: Vec<Option<TextParam>> = params.iter().map(text_param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             bound.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = self
-            .client
-            .query(&statement, &refs)
-            .map_err(|e| pg_error(&e))?;
+        let result = self.client.query(&statement, &refs);
+        let rows = result.map_err(|e| self.error(&e))?;
         let columns = statement
             .columns()
             .iter()
@@ -374,6 +474,39 @@ impl Connection for PostgresConnection {
                     relation: RelationRef::new(Some(&database), schema, &name),
                     kind,
                 })
+            })
+            .collect())
+    }
+
+    /// What dbt-postgres reads to link its cache: a view's rewrite rule depends on
+    /// every relation the view reads (pg_rewrite → pg_depend → pg_class).
+    fn list_dependencies(
+        &mut self,
+        database: Option<&str>,
+        schema: &str,
+    ) -> Result<Vec<(RelationRef, RelationRef)>, AdapterError> {
+        let database = self.database_for(database);
+        let rows = self.rows(
+            "select distinct ref_ns.nspname::text, ref.relname::text, view.relname::text \
+             from pg_catalog.pg_rewrite rule \
+             join pg_catalog.pg_class view on view.oid = rule.ev_class \
+             join pg_catalog.pg_namespace view_ns on view_ns.oid = view.relnamespace \
+             join pg_catalog.pg_depend dep on dep.objid = rule.oid \
+               and dep.classid = 'pg_catalog.pg_rewrite'::regclass \
+               and dep.refclassid = 'pg_catalog.pg_class'::regclass \
+             join pg_catalog.pg_class ref on ref.oid = dep.refobjid \
+             join pg_catalog.pg_namespace ref_ns on ref_ns.oid = ref.relnamespace \
+             where view_ns.nspname = $1 and ref.oid <> view.oid \
+               and ref.relkind in ('r', 'p', 'v', 'm', 'f')",
+            &[schema],
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let text = |i: usize| row.get(i)?.as_str().map(str::to_string);
+                let referenced = RelationRef::new(Some(&database), &text(0)?, &text(1)?);
+                let dependent = RelationRef::new(Some(&database), schema, &text(2)?);
+                Some((referenced, dependent))
             })
             .collect())
     }
@@ -418,23 +551,37 @@ impl Connection for PostgresConnection {
     }
 
     fn begin(&mut self) -> Result<(), AdapterError> {
-        self.client.batch_execute("begin").map_err(|e| pg_error(&e))
+        let result = self.live()?.batch_execute("begin");
+        result.map_err(|e| self.error(&e))?;
+        self.in_transaction = true;
+        Ok(())
     }
 
     fn commit(&mut self) -> Result<(), AdapterError> {
-        self.client
-            .batch_execute("commit")
-            .map_err(|e| pg_error(&e))
+        if self.client.is_closed() {
+            self.in_transaction = false;
+            return Err(self.lost());
+        }
+        let result = self.client.batch_execute("commit");
+        self.in_transaction = false;
+        result.map_err(|e| self.error(&e))
     }
 
     fn rollback(&mut self) -> Result<(), AdapterError> {
-        self.client
-            .batch_execute("rollback")
-            .map_err(|e| pg_error(&e))
+        self.in_transaction = false;
+        // A closed session has nothing left to roll back: the server did it.
+        if self.client.is_closed() {
+            return Ok(());
+        }
+        let result = self.client.batch_execute("rollback");
+        result.map_err(|e| self.error(&e))
     }
 
     fn cancel_handle(&self) -> Box<dyn CancelHandle> {
-        Box::new(PostgresCancel(self.client.cancel_token()))
+        Box::new(PostgresCancel {
+            token: Arc::clone(&self.cancel),
+            tls: self.adapter.tls.clone(),
+        })
     }
 
     fn bulk_load(
@@ -454,7 +601,8 @@ impl Connection for PostgresConnection {
             .iter()
             .map(|c| ColumnClass::of(&c.data_type))
             .collect();
-        let mut writer = self.client.copy_in(&copy).map_err(|e| pg_error(&e))?;
+        let started = self.live()?.copy_in(&copy);
+        let mut writer = started.map_err(|e| pg_error(&e))?;
         let mut line = String::new();
         for (index, row) in rows.enumerate() {
             let row_number = index as u64 + 1;
@@ -547,12 +695,22 @@ fn relkind(code: &str) -> RelationKind {
     }
 }
 
-struct PostgresCancel(CancelToken);
+/// Cancel requests travel like the session did, so they need its TLS connector.
+struct PostgresCancel {
+    token: Arc<Mutex<CancelToken>>,
+    tls: Option<MakeRustlsConnect>,
+}
 
 impl CancelHandle for PostgresCancel {
     fn cancel(&self) {
+        let Ok(token) = self.token.lock().map(|t| t.clone()) else {
+            return;
+        };
         // Best effort: if the cancel request cannot be sent, the statement simply runs on.
-        let _ = self.0.cancel_query(NoTls);
+        let _ = match &self.tls {
+            Some(tls) => token.cancel_query(tls.clone()),
+            None => token.cancel_query(NoTls),
+        };
     }
 }
 
@@ -629,6 +787,44 @@ mod tests {
     }
 
     #[test]
+    fn grant_statements_quote_relations_and_grantees() {
+        let a = adapter();
+        let r = RelationRef::new(Some("warehouse"), "Marts", "dim \"x\"");
+        let grantees: Vec<String> = ["Reporter", "\"BI Team\"", "PUBLIC"]
+            .iter()
+            .map(|g| a.grantee_sql(g))
+            .collect();
+        assert_eq!(grantees, ["\"reporter\"", "\"BI Team\"", "public"]);
+        assert_eq!(
+            a.sql_grant(&r, RelationKind::View, "select", &grantees),
+            "grant select on \"warehouse\".\"Marts\".\"dim \"\"x\"\"\" to \"reporter\", \"BI Team\", public"
+        );
+        assert_eq!(
+            a.sql_revoke(&r, RelationKind::Table, "SELECT", &grantees[..1]),
+            "revoke SELECT on \"warehouse\".\"Marts\".\"dim \"\"x\"\"\" from \"reporter\""
+        );
+        let (sql, params) = a.sql_show_grants(&r);
+        assert!(
+            sql.contains("information_schema.role_table_grants"),
+            "{sql}"
+        );
+        assert_eq!(params, vec![Value::from("Marts"), Value::from("dim \"x\"")]);
+        let rows = QueryResult {
+            columns: vec![
+                ColumnInfo::new("grantee", "text"),
+                ColumnInfo::new("privilege_type", "text"),
+            ],
+            rows: vec![vec!["reporter".into(), "SELECT".into()]],
+            rows_affected: None,
+        };
+        assert_eq!(
+            a.grants_from_rows(&rows),
+            vec![("SELECT".to_string(), "reporter".to_string())]
+        );
+        assert!(a.supports_grants() && !a.copy_grants(true));
+    }
+
+    #[test]
     fn names_and_types_follow_postgres() {
         let a = adapter();
         assert_eq!(a.quote("a\"b"), "\"a\"\"b\"");
@@ -673,22 +869,70 @@ mod tests {
         assert_eq!(parse_copy_context("SQL function"), None);
     }
 
-    #[test]
-    fn sslmode_require_is_refused_clearly() {
-        let map = serde_json::json!({"sslmode": "require"});
-        let map = map.as_object().cloned().unwrap_or_default();
+    fn settings(value: serde_json::Value) -> serde_json::Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    fn from_profile(value: serde_json::Value) -> Result<PostgresAdapter, String> {
+        let map = settings(value);
         let s = Settings {
             target: "prod",
             map: &map,
         };
-        let err = check_sslmode(&s)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        PostgresAdapter::from_settings(&s).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn sslmode_is_read_from_the_profile_and_named_in_errors() {
+        let base = serde_json::json!({
+            "host": "db.example.com", "user": "me", "password": "pw",
+            "dbname": "warehouse", "schema": "analytics"
+        });
+        let default = from_profile(base.clone()).expect("default profile");
+        assert_eq!(default.sslmode, SslMode::Prefer);
+        assert!(default.tls.is_some());
+        assert!(!default.describe_endpoint().contains("sslmode"));
+
+        let mut with_mode = base.clone();
+        with_mode["sslmode"] = "require".into();
+        let require = from_profile(with_mode).expect("require profile");
+        assert_eq!(require.sslmode, SslMode::Require);
+        let error = require
+            .connection_error("server does not support TLS")
+            .to_string();
+        assert!(error.contains("target 'prod'"), "{error}");
+        assert!(error.contains("db.example.com:5432"), "{error}");
+        assert!(error.contains("sslmode 'require'"), "{error}");
+
+        let mut disabled = base.clone();
+        disabled["sslmode"] = "disable".into();
+        assert!(from_profile(disabled).expect("disable").tls.is_none());
+
+        let mut bad = base;
+        bad["sslmode"] = "on".into();
+        let err = from_profile(bad).err().unwrap_or_default();
         assert!(
-            err.contains("sslmode 'require' is not supported yet"),
+            err.starts_with("invalid profile for target 'prod': sslmode 'on' is not one of"),
             "{err}"
         );
-        assert!(err.contains("target 'prod'"), "{err}");
+    }
+
+    #[test]
+    fn application_name_defaults_to_hangar() {
+        let base = serde_json::json!({
+            "host": "h", "user": "u", "dbname": "d", "schema": "s"
+        });
+        assert_eq!(
+            from_profile(base.clone())
+                .expect("adapter")
+                .application_name,
+            "hangar"
+        );
+        let mut named = base;
+        named["application_name"] = "nightly".into();
+        assert_eq!(
+            from_profile(named).expect("adapter").application_name,
+            "nightly"
+        );
     }
 }

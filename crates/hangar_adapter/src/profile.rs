@@ -29,6 +29,11 @@ pub(crate) fn adapter_from_profile(
         "postgres" => Ok(Arc::new(crate::postgres::PostgresAdapter::from_settings(
             &settings,
         )?)),
+        #[cfg(feature = "snowflake")]
+        "snowflake" => Ok(Arc::new(crate::snowflake::SnowflakeAdapter::from_settings(
+            &settings,
+            project_root,
+        )?)),
         other => Err(AdapterError::Unsupported(format!(
             "target '{target_name}' has type '{other}', which this build of hangar does not support (supported: {})",
             supported_types().join(", ")
@@ -43,6 +48,9 @@ fn supported_types() -> Vec<&'static str> {
     }
     if cfg!(feature = "postgres") {
         types.push("postgres");
+    }
+    if cfg!(feature = "snowflake") {
+        types.push("snowflake");
     }
     types
 }

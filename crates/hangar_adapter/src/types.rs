@@ -128,3 +128,14 @@ pub struct Capabilities {
     /// `unique_key`, as in its dbt adapter (without one, every strategy appends).
     pub default_incremental_strategy: &'static str,
 }
+
+/// How a warehouse treats a contract constraint (dbt's `ConstraintSupport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstraintSupport {
+    /// Declared and checked on every write.
+    Enforced,
+    /// Accepted as metadata but not checked (Snowflake's primary keys).
+    NotEnforced,
+    /// Rejected by the warehouse: left out of the DDL.
+    NotSupported,
+}

@@ -225,6 +225,74 @@ fn relations_are_listed_described_renamed_and_dropped() {
 }
 
 #[test]
+fn view_dependencies_let_the_cache_forget_cascaded_views() {
+    let db = TestDb::new();
+    let a = &db.adapter;
+    let mut conn = db.connect();
+    create_schema(&db, conn.as_mut());
+    conn.execute(
+        "create schema reports; \
+         create table analytics.orders as select 1 as id; \
+         create view analytics.\"Orders V\" as select id from analytics.orders; \
+         create view analytics.orders_vv as select id from analytics.\"Orders V\"; \
+         create view reports.orders_r as select id from analytics.orders; \
+         create view analytics.unrelated as select 1 as one",
+    )
+    .expect("relations");
+    let mut links = conn
+        .list_dependencies(None, "analytics")
+        .expect("dependencies");
+    links.sort_by(|x, y| {
+        (&x.1.identifier, &x.0.identifier).cmp(&(&y.1.identifier, &y.0.identifier))
+    });
+    let names: Vec<(String, String)> = links
+        .iter()
+        .map(|(r, d)| {
+            (
+                format!("{}.{}", r.schema, r.identifier),
+                d.identifier.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("analytics.orders".to_string(), "Orders V".to_string()),
+            ("analytics.Orders V".to_string(), "orders_vv".to_string()),
+        ]
+    );
+
+    let cache = RelationCache::new();
+    for schema in ["analytics", "reports"] {
+        cache
+            .ensure_schema(conn.as_mut(), Some(&db.name), schema)
+            .expect("list");
+    }
+    let orders = db.rel("orders");
+    conn.execute(&a.sql_drop(&orders, RelationKind::Table))
+        .expect("drop cascades");
+    cache.remove(&orders);
+    let cached = |schema: &str| -> Vec<String> {
+        cache
+            .relations_in(Some(&db.name), schema)
+            .into_iter()
+            .map(|i| i.relation.identifier)
+            .collect()
+    };
+    let listed = |conn: &mut dyn Connection, schema: &str| -> Vec<String> {
+        conn.list_relations(None, schema)
+            .expect("list")
+            .into_iter()
+            .map(|i| i.relation.identifier)
+            .collect()
+    };
+    assert_eq!(cached("analytics"), listed(conn.as_mut(), "analytics"));
+    assert_eq!(cached("analytics"), vec!["unrelated".to_string()]);
+    assert_eq!(cached("reports"), listed(conn.as_mut(), "reports"));
+    assert!(cached("reports").is_empty());
+}
+
+#[test]
 fn rollback_undoes_ddl() {
     let db = TestDb::new();
     let mut conn = db.connect();
@@ -406,7 +474,11 @@ fn refuse_password_once(listener: TcpListener) {
         return;
     };
     let mut buf = [0u8; 1024];
-    let _ = stream.read(&mut buf); // startup message
+    // sslmode defaults to prefer: an SSLRequest (8 bytes, code 80877103) comes first.
+    if matches!(stream.read(&mut buf), Ok(8)) && buf[4..8] == [0x04, 0xd2, 0x16, 0x2f] {
+        let _ = stream.write_all(b"N");
+        let _ = stream.read(&mut buf); // startup message
+    }
     // AuthenticationCleartextPassword
     let _ = stream.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]);
     let _ = stream.read(&mut buf); // password message
@@ -440,4 +512,148 @@ fn wrong_password_names_target_and_hides_the_password() {
     assert!(text.contains(&format!("{HOST}:{port}")), "{text}");
     assert!(!text.contains("wrong-pw-123"), "{text}");
     insta::assert_snapshot!(text.replace(&port.to_string(), "<port>"));
+}
+
+// --- sslmode -------------------------------------------------------------------------
+
+/// The server's own self-signed certificate (CN and SAN `localhost`).
+const SERVER_CERT: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+fn adapter_with(port: u16, extra: Value) -> Arc<dyn Adapter> {
+    let mut settings = json!({
+        "host": HOST, "port": port, "user": "postgres", "password": "tls-secret-pw",
+        "dbname": "postgres", "schema": "public", "connect_timeout": 5
+    });
+    if let (Some(map), Value::Object(more)) = (settings.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    adapter_from_profile(
+        "postgres",
+        "prod",
+        settings.as_object().expect("object"),
+        std::path::Path::new("."),
+    )
+    .expect("adapter")
+}
+
+/// Whether the session runs over TLS, as the server sees it.
+fn session_uses_tls(conn: &mut dyn Connection) -> bool {
+    let result = conn
+        .query(
+            "select ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            &[],
+        )
+        .expect("pg_stat_ssl");
+    result.rows == vec![vec![json!(true)]]
+}
+
+/// A proxy in front of the local server that answers an SSLRequest with `N`, as a server
+/// built or configured without TLS does, and then relays the plain session.
+fn server_without_tls() -> u16 {
+    use std::net::TcpStream;
+    let listener = TcpListener::bind((HOST, 0)).expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            std::thread::spawn(move || {
+                let mut first = [0u8; 8];
+                if client.read_exact(&mut first).is_err() {
+                    return;
+                }
+                let Ok(mut upstream) = TcpStream::connect((HOST, PORT)) else {
+                    return;
+                };
+                let relayed = if first[4..8] == [0x04, 0xd2, 0x16, 0x2f] {
+                    client.write_all(b"N")
+                } else {
+                    upstream.write_all(&first)
+                };
+                let (Ok(mut client_in), Ok(mut upstream_out)) =
+                    (client.try_clone(), upstream.try_clone())
+                else {
+                    return;
+                };
+                if relayed.is_err() {
+                    return;
+                }
+                std::thread::spawn(move || std::io::copy(&mut client_in, &mut upstream_out));
+                let _ = std::io::copy(&mut upstream, &mut client);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn sslmode_decides_whether_the_session_is_encrypted() {
+    // The local server offers TLS with a self-signed certificate.
+    for (mode, encrypted) in [
+        ("disable", false),
+        ("allow", false),
+        ("prefer", true),
+        ("require", true),
+    ] {
+        let adapter = adapter_with(PORT, json!({"sslmode": mode}));
+        let mut conn = adapter
+            .connect()
+            .unwrap_or_else(|e| panic!("sslmode {mode}: {e}"));
+        assert_eq!(session_uses_tls(conn.as_mut()), encrypted, "sslmode {mode}");
+    }
+    // Unset means libpq's default, prefer.
+    let mut conn = adapter_with(PORT, json!({})).connect().expect("default");
+    assert!(session_uses_tls(conn.as_mut()));
+}
+
+#[test]
+fn verify_modes_check_the_certificate() {
+    // Not signed by a public root: verify-full refuses it, naming target and host.
+    let text = match adapter_with(PORT, json!({"sslmode": "verify-full"})).connect() {
+        Ok(_) => panic!("a self-signed certificate must not pass verify-full"),
+        Err(e) => e.to_string(),
+    };
+    assert!(text.contains("target 'prod'"), "{text}");
+    assert!(text.contains(&format!("{HOST}:{PORT}")), "{text}");
+    assert!(text.contains("sslmode 'verify-full'"), "{text}");
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+    assert!(!text.contains("tls-secret-pw"), "{text}");
+
+    if std::fs::read(SERVER_CERT).is_err() {
+        eprintln!("skipped the sslrootcert part: {SERVER_CERT} is not readable");
+        return;
+    }
+    // Trusting the server's certificate: the chain passes, the name `127.0.0.1` does not.
+    let trusted = json!({"sslmode": "verify-ca", "sslrootcert": SERVER_CERT});
+    let mut conn = adapter_with(PORT, trusted).connect().expect("verify-ca");
+    assert!(session_uses_tls(conn.as_mut()));
+    let full = json!({"sslmode": "verify-full", "sslrootcert": SERVER_CERT});
+    let text = adapter_with(PORT, full)
+        .connect()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(text.contains("sslmode 'verify-full'"), "{text}");
+}
+
+#[test]
+fn require_fails_clearly_and_prefer_falls_back_without_server_tls() {
+    let port = server_without_tls();
+    let text = match adapter_with(port, json!({"sslmode": "require"})).connect() {
+        Ok(_) => panic!("sslmode require must not connect without TLS"),
+        Err(e) => e.to_string(),
+    };
+    assert!(text.contains("target 'prod'"), "{text}");
+    assert!(text.contains(&format!("{HOST}:{port}")), "{text}");
+    assert!(text.contains("sslmode 'require'"), "{text}");
+    assert!(text.contains("TLS"), "{text}");
+    assert!(!text.contains("tls-secret-pw"), "{text}");
+    insta::assert_snapshot!(text.replace(&port.to_string(), "<port>"));
+
+    for mode in ["prefer", "allow"] {
+        let adapter = adapter_with(port, json!({"sslmode": mode}));
+        let mut conn = adapter
+            .connect()
+            .unwrap_or_else(|e| panic!("sslmode {mode} without server TLS: {e}"));
+        assert!(!session_uses_tls(conn.as_mut()), "sslmode {mode}");
+    }
 }

@@ -84,9 +84,6 @@ impl Manifest {
         }
     }
 
-    /// Fills `parent_map` and `child_map` from every resource's
-    /// `depends_on.nodes`, as dbt does: every resource gets an entry, and
-    /// both parent and child lists are sorted and free of duplicates.
     /// The manifest as compact JSON, byte for byte what `serde_json::to_vec`
     /// writes (see [`Manifest::write_json_to`]).
     pub fn to_json(&self) -> std::io::Result<Vec<u8>> {
@@ -99,24 +96,47 @@ impl Manifest {
     /// manifest) are serialized in parallel, a batch at a time, so memory
     /// holds one batch rather than the whole file.
     pub fn write_json_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.write_json_with(out, &LazyNodes::default())
+    }
+
+    /// Like [`Manifest::write_json_to`], with more nodes made only as they are
+    /// written: a large project never holds all its manifest nodes at once.
+    /// `lazy` ids must not also be in `self.nodes`.
+    pub fn write_json_with(
+        &self,
+        out: &mut dyn std::io::Write,
+        lazy: &LazyNodes<'_>,
+    ) -> std::io::Result<()> {
         use rayon::prelude::*;
         const BATCH: usize = 4096;
         out.write_all(b"{\"metadata\":")?;
         serde_json::to_writer(&mut *out, &self.metadata)?;
         out.write_all(b",\"nodes\":{")?;
-        let nodes: Vec<(&String, &ManifestNode)> = self.nodes.iter().collect();
-        for (batch_index, batch) in nodes.chunks(BATCH).enumerate() {
+        let mut entries: Vec<NodeEntry<'_>> = self
+            .nodes
+            .iter()
+            .map(|(id, node)| NodeEntry::Made(id, node))
+            .chain(lazy.ids.iter().map(|id| NodeEntry::Lazy(id)))
+            .collect();
+        entries.sort_by(|a, b| a.id().cmp(b.id()));
+        for (batch_index, batch) in entries.chunks(BATCH).enumerate() {
             let parts: Vec<serde_json::Result<Vec<u8>>> = batch
                 .par_chunks(256)
                 .map(|chunk| {
                     let mut buf = Vec::with_capacity(chunk.len() * 2048);
-                    for (i, (id, node)) in chunk.iter().enumerate() {
+                    for (i, entry) in chunk.iter().enumerate() {
                         if i > 0 {
                             buf.push(b',');
                         }
-                        serde_json::to_writer(&mut buf, id)?;
+                        serde_json::to_writer(&mut buf, entry.id())?;
                         buf.push(b':');
-                        serde_json::to_writer(&mut buf, node)?;
+                        match entry {
+                            NodeEntry::Made(_, node) => serde_json::to_writer(&mut buf, node)?,
+                            NodeEntry::Lazy(id) => {
+                                let node = lazy.make.and_then(|make| make(id));
+                                serde_json::to_writer(&mut buf, &node)?
+                            }
+                        }
                     }
                     Ok(buf)
                 })
@@ -153,10 +173,25 @@ impl Manifest {
         out.write_all(b"}")
     }
 
+    /// Fills `parent_map` and `child_map` from every resource's
+    /// `depends_on.nodes`, as dbt does: every resource gets an entry, and
+    /// both parent and child lists are sorted and free of duplicates.
     pub fn build_parent_child_maps(&mut self) {
+        self.build_parent_child_maps_with(std::iter::empty());
+    }
+
+    /// [`Manifest::build_parent_child_maps`], counting also nodes written
+    /// lazily: `(unique_id, depends_on.nodes)`.
+    pub fn build_parent_child_maps_with<'a>(
+        &mut self,
+        lazy: impl Iterator<Item = (&'a str, &'a [String])>,
+    ) {
         let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (id, node) in &self.nodes {
             parents.insert(id.clone(), node.depends_on.nodes.iter().cloned().collect());
+        }
+        for (id, depends_on) in lazy {
+            parents.insert(id.to_string(), depends_on.iter().cloned().collect());
         }
         for id in self.sources.keys() {
             parents.insert(id.clone(), BTreeSet::new());
@@ -187,6 +222,30 @@ impl Manifest {
         }
         self.parent_map = into_sorted_lists(parents);
         self.child_map = into_sorted_lists(children);
+    }
+}
+
+/// Makes one manifest node from its unique id, while it is written.
+pub type MakeNode<'a> = &'a (dyn Fn(&str) -> Option<ManifestNode> + Sync);
+
+/// Nodes of the manifest made only when written (see [`Manifest::write_json_with`]).
+#[derive(Default)]
+pub struct LazyNodes<'a> {
+    pub ids: Vec<&'a str>,
+    pub make: Option<MakeNode<'a>>,
+}
+
+enum NodeEntry<'a> {
+    Made(&'a String, &'a ManifestNode),
+    Lazy(&'a str),
+}
+
+impl NodeEntry<'_> {
+    fn id(&self) -> &str {
+        match self {
+            NodeEntry::Made(id, _) => id,
+            NodeEntry::Lazy(id) => id,
+        }
     }
 }
 

@@ -113,24 +113,7 @@ impl<'a> Compiler<'a> {
             from_package: &node.package_name,
             ephemerals: Mutex::new(Vec::new()),
         };
-        let input = NodeInput {
-            phase: if adapter.is_some() {
-                Phase::Run
-            } else {
-                Phase::Compile
-            },
-            unique_id: node.unique_id.clone(),
-            package: node.package_name.clone(),
-            name: node.name.clone(),
-            resource_type: node.resource_type.to_string(),
-            path: node.original_file_path.clone(),
-            sql: node.raw_code.clone(),
-            config: node.config.clone(),
-            this: Some(self.relation_of(node)),
-            is_incremental,
-            model: node_context(node),
-            extra: Map::new(),
-        };
+        let input = self.node_input(node, adapter.is_some(), is_incremental);
         let out = self.session.jinja.render_node(&input, &resolver, adapter)?;
         let ephemerals = resolver.ephemerals.into_inner().map_err(|_| poisoned())?;
         for id in ephemerals {
@@ -161,6 +144,63 @@ impl<'a> Compiler<'a> {
             order.push(id);
         }
         Ok(out.sql)
+    }
+
+    fn node_input(&self, node: &Node, run: bool, is_incremental: bool) -> NodeInput {
+        NodeInput {
+            phase: if run { Phase::Run } else { Phase::Compile },
+            unique_id: node.unique_id.clone(),
+            package: node.package_name.clone(),
+            name: node.name.clone(),
+            resource_type: node.resource_type.to_string(),
+            path: node.original_file_path.clone(),
+            sql: node.raw_code.clone(),
+            config: node.config.clone(),
+            this: Some(self.relation_of(node)),
+            is_incremental,
+            model: node_context(node),
+            extra: Map::new(),
+            overrides: Default::default(),
+        }
+    }
+
+    /// Render a model for one of its unit tests: refs and sources resolve
+    /// through `fixtures`, and the test's overrides replace macros, vars and
+    /// env vars; `this`, when given, replaces the model's own relation.
+    pub fn render_for_unit_test(
+        &self,
+        node: &Node,
+        fixtures: &dyn Resolver,
+        adapter: Option<&dyn AdapterHandle>,
+        is_incremental: bool,
+        overrides: &hangar_jinja::Overrides,
+        this: Option<Relation>,
+    ) -> Result<String, Diagnostic> {
+        let mut input = self.node_input(node, adapter.is_some(), is_incremental);
+        input.overrides = overrides.clone();
+        if this.is_some() {
+            input.this = this;
+        }
+        Ok(self
+            .session
+            .jinja
+            .render_node(&input, fixtures, adapter)?
+            .sql)
+    }
+
+    /// The node a `ref()` from `from_package` names.
+    pub fn find_ref(
+        &self,
+        package: Option<&str>,
+        name: &str,
+        from_package: &str,
+    ) -> Option<&'a Node> {
+        self.find(package, name, from_package)
+    }
+
+    /// The source table `source(source, table)` names.
+    pub fn find_source(&self, source: &str, table: &str) -> Option<&'a crate::node::SourceNode> {
+        self.sources.get(&(source, table)).copied()
     }
 
     fn find(&self, package: Option<&str>, name: &str, from_package: &str) -> Option<&'a Node> {
@@ -335,7 +375,10 @@ pub fn is_incremental(
 
 /// Nodes that have SQL to compile.
 pub fn compiles(node: &Node) -> bool {
-    !matches!(node.resource_type, ResourceType::Seed)
+    !matches!(
+        node.resource_type,
+        ResourceType::Seed | ResourceType::UnitTest
+    )
 }
 
 pub fn write_compiled(target_dir: &Path, node: &Node, sql: &str) -> Result<(), Diagnostic> {

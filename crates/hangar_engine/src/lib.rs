@@ -7,9 +7,11 @@
 
 pub mod commands;
 pub mod compile;
+pub mod contracts;
 pub mod ctes;
 pub mod events;
 pub mod generic_tests;
+pub mod grants;
 pub mod init;
 pub mod invocation;
 pub mod jinja_adapter;
@@ -25,6 +27,7 @@ pub mod session;
 pub mod snapshot;
 pub mod test_template;
 pub mod tests_run;
+pub mod unit_tests;
 
 use hangar_project::Diagnostic;
 

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hangar_artifacts::manifest::{
-    ColumnInfo, Contract, DependsOn, Docs, FileHash, InjectedCte, MacroDependsOnList, Manifest,
-    ManifestDoc, ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, Quoting, RefArgs,
-    ResourceType as ArtifactType, TestMetadata,
+    ColumnInfo, Contract, DependsOn, Docs, FileHash, InjectedCte, LazyNodes, MacroDependsOnList,
+    Manifest, ManifestDoc, ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, Quoting,
+    RefArgs, ResourceType as ArtifactType, TestMetadata,
 };
 use hangar_artifacts::run_results::{
     AdapterResponse, RunResult, RunResults, RunStatus, TimingInfo,
@@ -16,7 +16,6 @@ use hangar_artifacts::{ArtifactMetadata, dbt_timestamp, unix_seconds, write_json
 use hangar_graph::ResourceType;
 use hangar_project::{Diagnostic, codes};
 use indexmap::IndexMap;
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::Failure;
@@ -38,11 +37,9 @@ pub fn artifact_type(rt: ResourceType) -> ArtifactType {
     }
 }
 
-pub fn build_manifest(
-    session: &Session,
-    parsed: &ParsedProject,
-    compiled: &BTreeMap<String, String>,
-) -> Manifest {
+/// Everything in the manifest except the nodes, which [`write_manifest`]
+/// makes while it writes them.
+pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
     let inv = &session.invocation;
     let created_at = unix_seconds(inv.started_at);
     let mut manifest = Manifest::new(ManifestMetadata::new(
@@ -52,18 +49,15 @@ pub fn build_manifest(
         inv.started_at,
         project_quoting(session),
     ));
-    // Converting 10,000s of nodes is worth spreading over the cores.
-    let nodes: Vec<(String, ManifestNode)> = parsed
-        .nodes
-        .par_iter()
-        .map(|(id, node)| {
-            (
-                id.clone(),
-                manifest_node(node, compiled.get(id), created_at),
-            )
-        })
-        .collect();
-    manifest.nodes.extend(nodes);
+    for node in parsed.nodes.values() {
+        if let Some(unit) = node.unit.as_deref() {
+            let model = parsed.node(&unit.model_id);
+            manifest.unit_tests.insert(
+                node.unique_id.clone(),
+                unit_test_json(node, unit, model, created_at),
+            );
+        }
+    }
     for source in parsed.sources.values() {
         manifest.sources.insert(
             source.unique_id.clone(),
@@ -111,8 +105,77 @@ pub fn build_manifest(
             .collect();
         manifest.disabled.insert(id.clone(), list);
     }
-    manifest.build_parent_child_maps();
+    manifest.build_parent_child_maps_with(
+        manifest_nodes(parsed).map(|n| (n.unique_id.as_str(), n.depends_on_nodes.as_slice())),
+    );
     manifest
+}
+
+/// The nodes that go under the manifest's `nodes` (unit tests have their own key).
+fn manifest_nodes(parsed: &ParsedProject) -> impl Iterator<Item = &Node> {
+    parsed.nodes.values().filter(|n| n.unit.is_none())
+}
+
+/// A unit test as dbt's manifest writes it (`UnitTestDefinition`).
+fn unit_test_json(
+    node: &Node,
+    unit: &crate::unit_tests::UnitTestData,
+    model: Option<&Node>,
+    created_at: f64,
+) -> Value {
+    let def = &unit.definition;
+    let fixture = |v: Option<&Value>| {
+        let v = v.and_then(Value::as_object);
+        serde_json::json!({
+            "rows": v.and_then(|m| m.get("rows")).cloned().unwrap_or(Value::Null),
+            "format": v.and_then(|m| m.get("format")).cloned().unwrap_or_else(|| "dict".into()),
+            "fixture": v.and_then(|m| m.get("fixture")).cloned().unwrap_or(Value::Null),
+        })
+    };
+    let given: Vec<Value> = def
+        .get("given")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|g| {
+                    let mut f = fixture(Some(g));
+                    f["input"] = g.get("input").cloned().unwrap_or(Value::Null);
+                    f
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let overrides = def.get("overrides").cloned().unwrap_or(Value::Null);
+    let checksum = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(def.to_string().as_bytes()))
+    };
+    serde_json::json!({
+        "model": model.map_or("", |m| m.name.as_str()),
+        "given": given,
+        "expect": fixture(def.get("expect")),
+        "name": node.name,
+        "resource_type": "unit_test",
+        "package_name": node.package_name,
+        "path": node.path,
+        "original_file_path": node.original_file_path,
+        "unique_id": node.unique_id,
+        "fqn": node.fqn,
+        "description": node.description,
+        "overrides": overrides,
+        "depends_on": {"macros": [], "nodes": node.depends_on_nodes},
+        "config": {
+            "tags": node.tags,
+            "meta": node.meta,
+            "enabled": node.enabled(),
+        },
+        "checksum": checksum,
+        "schema": model.map_or("", |m| m.schema.as_str()),
+        "created_at": created_at,
+        "versions": def.get("versions").cloned().unwrap_or(Value::Null),
+        "version": model.and_then(|m| m.version.clone()),
+    })
 }
 
 fn project_quoting(session: &Session) -> Quoting {
@@ -294,9 +357,23 @@ pub fn write_manifest(
     compiled: &BTreeMap<String, String>,
     target_dir: &Path,
 ) -> Result<(), Failure> {
-    let manifest = build_manifest(session, parsed, compiled);
+    let manifest = build_manifest(session, parsed);
+    let created_at = unix_seconds(session.invocation.started_at);
+    // Each node is converted while it is written, in parallel batches, so
+    // the manifest never holds a second copy of every node.
+    let make = |id: &str| {
+        parsed
+            .node(id)
+            .map(|node| manifest_node(node, compiled.get(id), created_at))
+    };
+    let lazy = LazyNodes {
+        ids: manifest_nodes(parsed)
+            .map(|n| n.unique_id.as_str())
+            .collect(),
+        make: Some(&make),
+    };
     let path = target_dir.join("manifest.json");
-    hangar_artifacts::write_with(&path, |out| manifest.write_json_to(out))
+    hangar_artifacts::write_with(&path, |out| manifest.write_json_with(out, &lazy))
         .map_err(|e| io_failure(&path, e))
 }
 

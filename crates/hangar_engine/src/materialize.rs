@@ -25,6 +25,8 @@ pub struct Target<'a> {
     pub adapter: &'a dyn Adapter,
     pub cache: &'a RelationCache,
     pub relation: RelationRef,
+    /// An enforced contract: tables are created from its columns and constraints.
+    pub contract: Option<&'a crate::contracts::Contract>,
 }
 
 impl Target<'_> {
@@ -64,17 +66,11 @@ fn swap_in(
 ) -> Result<(), AdapterError> {
     let backup = t.with_suffix(BACKUP_SUFFIX);
     drop_if_exists(t, conn, &backup)?;
+    // Where dropping cascades (Postgres), replacing a parent earlier in the run
+    // also dropped the views built on it; the cache forgot them then, as it
+    // knows which views read which relations.
     let existing = t.existing();
-    match rename_into_place(t, conn, tmp, tmp_kind, existing, &backup) {
-        // Where dropping cascades (Postgres), replacing a parent earlier in
-        // the run also dropped the views built on it, which the cache still
-        // lists. dbt rebuilds them in DAG order as well; forget and retry.
-        Err(e) if existing.is_some() && e.sql_state() == Some(UNDEFINED_TABLE) => {
-            t.cache.remove(&t.relation);
-            rename_into_place(t, conn, tmp, tmp_kind, None, &backup)?;
-        }
-        other => other?,
-    }
+    rename_into_place(t, conn, tmp, tmp_kind, existing, &backup)?;
     t.cache.remove(tmp);
     if let Some(kind) = existing.filter(|_| t.cache.get(&t.relation).is_some()) {
         t.cache.remove(&t.relation);
@@ -84,9 +80,6 @@ fn swap_in(
     t.cache.add(t.relation.clone(), tmp_kind);
     Ok(())
 }
-
-/// SQLSTATE of "relation does not exist".
-const UNDEFINED_TABLE: &str = "42P01";
 
 /// Move the existing relation (if any) to `backup` and `tmp` to the target
 /// name, in one transaction where the warehouse has transactional DDL.
@@ -128,7 +121,16 @@ fn build_table_aside(
 ) -> Result<(RelationRef, Option<u64>), AdapterError> {
     let tmp = t.with_suffix(TMP_SUFFIX);
     drop_if_exists(t, conn, &tmp)?;
-    let created = conn.execute(&t.adapter.sql_create_table_as(&tmp, sql, false));
+    let created = match t.contract {
+        None => conn.execute(&t.adapter.sql_create_table_as(&tmp, sql, false)),
+        Some(contract) => {
+            let ddl = crate::contracts::table_ddl(t.adapter, &tmp, contract, sql);
+            conn.execute(&ddl.create).and_then(|_| {
+                t.cache.add(tmp.clone(), RelationKind::Table);
+                conn.execute(&ddl.insert)
+            })
+        }
+    };
     t.cache.add(tmp.clone(), RelationKind::Table);
     if let Err(e) = created {
         let _ = drop_if_exists(t, conn, &tmp);
@@ -162,8 +164,21 @@ pub fn table(
     conn: &mut dyn Connection,
     sql: &str,
 ) -> Result<Materialized, AdapterError> {
-    let (tmp, rows) = build_table_aside(t, conn, sql)?;
-    swap_in(t, conn, &tmp, RelationKind::Table)?;
+    // Where the warehouse replaces a table in one atomic statement (Snowflake,
+    // DuckDB), that is the build: a failure leaves the previous table as it
+    // was. A view in the way, or a contract's explicit DDL, goes aside instead.
+    let replace_in_place = t.adapter.capabilities().create_or_replace_table
+        && t.contract.is_none()
+        && matches!(t.existing(), None | Some(RelationKind::Table));
+    let rows = if replace_in_place {
+        let created = conn.execute(&t.adapter.sql_create_or_replace_table_as(&t.relation, sql))?;
+        t.cache.add(t.relation.clone(), RelationKind::Table);
+        count_rows(t, conn, &t.relation).ok().flatten().or(created)
+    } else {
+        let (tmp, rows) = build_table_aside(t, conn, sql)?;
+        swap_in(t, conn, &tmp, RelationKind::Table)?;
+        rows
+    };
     Ok(Materialized {
         rows_affected: rows,
         message: format!("CREATE TABLE ({})", rows.unwrap_or(0)),
@@ -285,6 +300,25 @@ fn names(cols: &[&ColumnInfo]) -> String {
         .join(", ")
 }
 
+/// A column named in config (`unique_key`, `check_cols`, `updated_at`): dbt
+/// pastes these into SQL as written, so a plain name folds the way the
+/// warehouse folds unquoted names (upper case on Snowflake). It is quoted
+/// after folding; anything else (already quoted, an expression) is kept.
+pub(crate) fn config_column(a: &dyn Adapter, name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if plain {
+        a.quote(&a.normalize_identifier(name))
+    } else {
+        name.to_string()
+    }
+}
+
 fn apply_strategy(
     t: &Target<'_>,
     conn: &mut dyn Connection,
@@ -319,7 +353,7 @@ fn apply_strategy(
             let keys = cfg
                 .unique_key
                 .iter()
-                .map(|k| a.quote(k))
+                .map(|k| config_column(a, k))
                 .collect::<Vec<_>>();
             let matches = keys
                 .iter()
@@ -373,7 +407,8 @@ fn merge_sql(
     let on = cfg
         .unique_key
         .iter()
-        .map(|k| format!("DBT_INTERNAL_SOURCE.{} = DBT_INTERNAL_DEST.{}", q(k), q(k)))
+        .map(|k| config_column(a, k))
+        .map(|k| format!("DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k}"))
         .chain(cfg.predicates.iter().map(|p| format!("({p})")))
         .collect::<Vec<_>>()
         .join(" and ");

@@ -56,6 +56,8 @@ pub struct Node {
     pub depends_on_nodes: Vec<String>,
     pub depends_on_macros: Vec<String>,
     pub test: Option<TestNodeData>,
+    /// A unit test's inputs, expectation and overrides.
+    pub unit: Option<Box<crate::unit_tests::UnitTestData>>,
     pub database: Option<String>,
     pub schema: String,
     pub alias: String,
@@ -102,6 +104,7 @@ impl Node {
             depends_on_nodes: Vec::new(),
             depends_on_macros: Vec::new(),
             test: None,
+            unit: None,
             database: None,
             schema: String::new(),
             alias: name.to_string(),

@@ -238,7 +238,32 @@ fn build_tasks(parsed: &ParsedProject, selected: &[String], kind: RunKind) -> Ve
     if kind == RunKind::Build {
         add_test_gates(parsed, &chosen, &mut tasks);
     }
+    order_unit_tests(parsed, &mut tasks);
     tasks
+}
+
+/// A unit test runs after its model's parents and before the model, so a
+/// failing unit test keeps the model (and what builds on it) from building.
+fn order_unit_tests(parsed: &ParsedProject, tasks: &mut [Task]) {
+    let mut gates: HashMap<String, Vec<String>> = HashMap::new();
+    for task in tasks.iter_mut() {
+        let Some(unit) = parsed.node(&task.id).and_then(|n| n.unit.as_deref()) else {
+            continue;
+        };
+        task.depends_on = parsed
+            .node(&unit.model_id)
+            .map(|m| m.depends_on_nodes.clone())
+            .unwrap_or_default();
+        gates
+            .entry(unit.model_id.clone())
+            .or_default()
+            .push(task.id.clone());
+    }
+    for task in tasks.iter_mut() {
+        if let Some(units) = gates.remove(&task.id) {
+            task.depends_on.extend(units);
+        }
+    }
 }
 
 /// dbt's build rule: a test gates each child of its parents whose ancestors
@@ -289,8 +314,12 @@ fn describe(n: &Node) -> NodeDescription {
         resource_type: n.resource_type.to_string(),
         materialized: n.materialized().to_string(),
         original_file_path: n.original_file_path.clone(),
-        // dbt names tests by their name, relations by `schema.alias`.
-        display_relation: if n.schema.is_empty() || n.resource_type == ResourceType::Test {
+        // dbt names tests by their name, unit tests `model::test`,
+        // relations by `schema.alias`.
+        display_relation: if n.unit.is_some() {
+            let model = n.fqn.len().checked_sub(2).and_then(|i| n.fqn.get(i));
+            format!("{}::{}", model.map_or("", String::as_str), n.name)
+        } else if n.schema.is_empty() || n.resource_type == ResourceType::Test {
             n.name.clone()
         } else {
             format!("{}.{}", n.schema, n.alias)
@@ -411,13 +440,16 @@ impl Executor for NodeRunner<'_> {
             started_at,
         });
         let clock = Instant::now();
+        let grants = crate::grants::GrantsStep::before(self, worker, node);
         let executed = match node.resource_type {
             ResourceType::Seed => self.run_seed(worker, node),
             ResourceType::Model => self.run_model(worker, node),
             ResourceType::Test => tests_run::run_test(self, worker, node),
+            ResourceType::UnitTest => crate::unit_tests::run_unit_test(self, worker, node),
             ResourceType::Snapshot => crate::snapshot::run_snapshot(self, worker, node),
             other => Executed::error(format!("hangar cannot run {other} nodes"), None),
         };
+        let executed = grants.apply(self, worker, executed);
         let outcome = NodeOutcome {
             status: executed.status,
             message: executed.message,
@@ -473,8 +505,24 @@ impl NodeRunner<'_> {
         self.adapter
     }
 
+    pub(crate) fn compiler(&self) -> &Compiler<'_> {
+        &self.compiler
+    }
+
+    pub(crate) fn parsed(&self) -> &ParsedProject {
+        self.parsed
+    }
+
     pub(crate) fn cache(&self) -> &RelationCache {
         &self.cache
+    }
+
+    /// Whether `node` is rebuilt from scratch: its `full_refresh` config, else the flag.
+    pub(crate) fn full_refresh_for(&self, node: &Node) -> bool {
+        node.config
+            .get("full_refresh")
+            .and_then(Value::as_bool)
+            .unwrap_or(self.full_refresh)
     }
 
     pub(crate) fn target_dir(&self) -> &std::path::Path {
@@ -571,6 +619,7 @@ impl NodeRunner<'_> {
             adapter: self.adapter,
             cache: &self.cache,
             relation: Self::relation_ref(node),
+            contract: None,
         };
         let mut conn = match worker.conn.lock() {
             Ok(c) => c,
@@ -623,10 +672,12 @@ impl NodeRunner<'_> {
                 return Executed::error(e.to_string(), None);
             }
         }
+        let contract = crate::contracts::contract_of(node);
         let target = Target {
             adapter: self.adapter,
             cache: &self.cache,
             relation,
+            contract: contract.as_ref(),
         };
         let materialized = node.materialized();
         let full_refresh = node
@@ -644,6 +695,11 @@ impl NodeRunner<'_> {
         };
         if let Err(d) = write_compiled(&self.target_dir, node, &compiled) {
             return Executed::error(render_diagnostic(&d), Some(compiled));
+        }
+        if let Some(contract) = &contract
+            && let Err(e) = self.check_contract(worker, contract, &compiled)
+        {
+            return Executed::error(e, Some(compiled));
         }
         if let Err(e) = self.run_node_hooks(worker, node, "pre-hook") {
             return Executed::error(e, Some(compiled));
@@ -675,6 +731,23 @@ impl NodeRunner<'_> {
         self.finish_materialized(node, worker, result, Some(compiled))
     }
 
+    /// Runs the model's SQL without rows to read its output columns and
+    /// compares them with the contract, before anything is built.
+    fn check_contract(
+        &self,
+        worker: &Worker,
+        contract: &crate::contracts::Contract,
+        compiled: &str,
+    ) -> Result<(), String> {
+        let probe = format!("select * from (\n{compiled}\n) as model_subq where 1 = 0");
+        let columns = worker
+            .conn_lock()?
+            .query(&probe, &[])
+            .map_err(|e| e.to_string())?
+            .columns;
+        crate::contracts::compare(contract, &columns)
+    }
+
     fn node_input(&self, node: &Node) -> NodeInput {
         NodeInput {
             phase: Phase::Run,
@@ -689,6 +762,7 @@ impl NodeRunner<'_> {
             is_incremental: false,
             model: node_context(node),
             extra: Map::new(),
+            overrides: Default::default(),
         }
     }
 

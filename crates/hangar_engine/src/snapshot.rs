@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::compile::write_compiled;
 use crate::events::NodeStatus;
-use crate::materialize::{self, Materialized, Target};
+use crate::materialize::{self, Materialized, Target, config_column};
 use crate::node::Node;
 use crate::run::{Executed, NodeRunner, Worker, render_diagnostic};
 
@@ -121,6 +121,7 @@ pub(crate) fn run_snapshot(runner: &NodeRunner<'_>, worker: &mut Worker, node: &
         adapter: runner.adapter(),
         cache: runner.cache(),
         relation: relation.clone(),
+        contract: None,
     };
     let result = runner
         .prepare_schema(
@@ -152,7 +153,12 @@ pub(crate) fn run_snapshot(runner: &NodeRunner<'_>, worker: &mut Worker, node: &
 fn key_expr(a: &dyn Adapter, alias: &str, keys: &[String]) -> String {
     let text = a.type_name(LogicalType::String);
     keys.iter()
-        .map(|k| format!("coalesce(cast({alias}.{} as {text}), '')", a.quote(k)))
+        .map(|k| {
+            format!(
+                "coalesce(cast({alias}.{} as {text}), '')",
+                config_column(a, k)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" || '|' || ")
 }
@@ -162,7 +168,10 @@ fn updated_at_expr(a: &dyn Adapter, cfg: &SnapshotConfig) -> String {
     let ts = a.type_name(LogicalType::Timestamp);
     match &cfg.strategy {
         Strategy::Timestamp { updated_at } => {
-            format!("cast(snapshotted_source.{} as {ts})", a.quote(updated_at))
+            format!(
+                "cast(snapshotted_source.{} as {ts})",
+                config_column(a, updated_at)
+            )
         }
         Strategy::Check { .. } => format!("cast(current_timestamp as {ts})"),
     }
@@ -198,34 +207,37 @@ fn update_snapshot(
     let join = cfg
         .unique_key
         .iter()
-        .map(|k| format!("snapshotted_source.{q} = current_rows.{q}", q = a.quote(k)))
+        .map(|k| {
+            format!(
+                "snapshotted_source.{q} = current_rows.{q}",
+                q = config_column(a, k)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" and ");
-    let first_key = a.quote(&cfg.unique_key[0]);
+    let first_key = config_column(a, &cfg.unique_key[0]);
     let changed = match &cfg.strategy {
         Strategy::Timestamp { .. } => {
             format!("{} > current_rows.dbt_updated_at", updated_at_expr(a, cfg))
         }
         Strategy::Check { columns } => {
+            // Rendered identifiers: listed columns come from config, the
+            // others are the relation's own names.
             let cols: Vec<String> = match columns {
-                CheckColumns::Listed(c) => c.clone(),
+                CheckColumns::Listed(c) => c.iter().map(|c| config_column(a, c)).collect(),
                 CheckColumns::All => existing_columns
                     .iter()
                     .map(|c| c.name.clone())
                     .filter(|c| {
-                        !c.starts_with("dbt_")
+                        !c.to_ascii_lowercase().starts_with("dbt_")
                             && !cfg.unique_key.iter().any(|k| k.eq_ignore_ascii_case(c))
                     })
+                    .map(|c| a.quote(&c))
                     .collect(),
             };
             let diffs: Vec<String> = cols
                 .iter()
-                .map(|c| {
-                    format!(
-                        "snapshotted_source.{q} is distinct from current_rows.{q}",
-                        q = a.quote(c)
-                    )
-                })
+                .map(|c| format!("snapshotted_source.{c} is distinct from current_rows.{c}"))
                 .collect();
             if diffs.is_empty() {
                 "false".to_string()
@@ -248,7 +260,7 @@ fn update_snapshot(
     let key_match = cfg
         .unique_key
         .iter()
-        .map(|k| format!("{dest}.{q} = staged.{q}", q = a.quote(k)))
+        .map(|k| format!("{dest}.{q} = staged.{q}", q = config_column(a, k)))
         .collect::<Vec<_>>()
         .join(" and ");
     let columns = existing_columns
@@ -266,7 +278,12 @@ fn update_snapshot(
         let source_match = cfg
             .unique_key
             .iter()
-            .map(|k| format!("{dest}.{q} = snapshotted_source.{q}", q = a.quote(k)))
+            .map(|k| {
+                format!(
+                    "{dest}.{q} = snapshotted_source.{q}",
+                    q = config_column(a, k)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" and ");
         statements.push(format!(

@@ -35,16 +35,15 @@ pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node
     }
     let cfg = |k: &str, d: &str| node.config_str(k).unwrap_or(d).to_string();
     let limit = node.config.get("limit").and_then(Value::as_u64);
-    let store_failures = node
-        .config
-        .get("store_failures")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let store_as = match store_failures_as(node) {
+        Ok(kind) => kind,
+        Err(e) => return Executed::error(e, Some(compiled)),
+    };
     let mut conn = match worker.conn_lock() {
         Ok(c) => c,
         Err(e) => return Executed::error(e, Some(compiled)),
     };
-    let main_sql = if store_failures {
+    let main_sql = if let Some(kind) = store_as {
         let relation = NodeRunner::relation_ref(node);
         let stored = runner
             .prepare_schema(
@@ -57,8 +56,12 @@ pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node
                     adapter: runner.adapter(),
                     cache: runner.cache(),
                     relation: relation.clone(),
+                    contract: None,
                 };
-                materialize::table(&target, conn.as_mut(), &compiled)
+                match kind {
+                    StoreAs::Table => materialize::table(&target, conn.as_mut(), &compiled),
+                    StoreAs::View => materialize::view(&target, conn.as_mut(), &compiled),
+                }
             });
         if let Err(e) = stored {
             return Executed::error(format!("storing failures failed: {e}"), Some(compiled));
@@ -119,6 +122,37 @@ pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node
     }
 }
 
+/// How a test's failing rows are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreAs {
+    Table,
+    View,
+}
+
+/// dbt's rule: `store_failures_as` (table, view or ephemeral) wins over
+/// `store_failures`, which stores a table.
+fn store_failures_as(node: &Node) -> Result<Option<StoreAs>, String> {
+    match node.config.get("store_failures_as") {
+        None | Some(Value::Null) => Ok(node
+            .config
+            .get("store_failures")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            .then_some(StoreAs::Table)),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "table" => Ok(Some(StoreAs::Table)),
+            "view" => Ok(Some(StoreAs::View)),
+            "ephemeral" => Ok(None),
+            other => Err(format!(
+                "store_failures_as is `{other}`; expected table, view or ephemeral"
+            )),
+        },
+        Some(other) => Err(format!(
+            "store_failures_as must be a string (table, view or ephemeral), not {other}"
+        )),
+    }
+}
+
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -141,6 +175,44 @@ fn is_true(v: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn store_failures_as_wins_over_store_failures() {
+        use hangar_graph::ResourceType;
+        let node = |config: serde_json::Value| {
+            Node::new(
+                ResourceType::Test,
+                "p",
+                "t",
+                config.as_object().cloned().unwrap_or_default(),
+            )
+        };
+        let cases = [
+            (json!({}), Ok(None)),
+            (json!({"store_failures": true}), Ok(Some(StoreAs::Table))),
+            (
+                json!({"store_failures": true, "store_failures_as": "ephemeral"}),
+                Ok(None),
+            ),
+            (
+                json!({"store_failures": false, "store_failures_as": "view"}),
+                Ok(Some(StoreAs::View)),
+            ),
+            (
+                json!({"store_failures_as": "TABLE"}),
+                Ok(Some(StoreAs::Table)),
+            ),
+        ];
+        for (config, expected) in cases {
+            assert_eq!(
+                store_failures_as(&node(config.clone())),
+                expected,
+                "{config}"
+            );
+        }
+        assert!(store_failures_as(&node(json!({"store_failures_as": "parquet"}))).is_err());
+    }
 
     #[test]
     fn wraps_like_dbt() {

@@ -60,7 +60,7 @@ from all_values
 where value_field not in (
     {% for value in values -%}
         {% if quote -%}
-        '{{ value }}'
+        '{{ value | string | replace("'", "''") }}'
         {%- else -%}
         {{ value }}
         {%- endif -%}

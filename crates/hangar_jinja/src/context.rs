@@ -237,6 +237,18 @@ impl Ctx {
         })
     }
 
+    /// A unit test's macro override: a callable that returns the given value.
+    fn overridden_macro(&self, key: &str) -> Option<Value> {
+        let value = self
+            .render
+            .with_node(|n| n.overrides.macros.get(key).map(json_to_value))
+            .ok()
+            .flatten()?;
+        Some(Value::from_function(
+            move |_args: minijinja::value::Rest<Value>| value.clone(),
+        ))
+    }
+
     fn node_value(&self, key: &str) -> Option<Value> {
         self.render
             .with_node(|n| match key {
@@ -256,6 +268,9 @@ impl Object for Ctx {
     }
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        if let Some(v) = self.overridden_macro(key) {
+            return Some(v);
+        }
         if let Some(v) = self
             .node_value(key)
             .filter(|_| key != "this" && key != "model")
@@ -588,6 +603,9 @@ fn config_get(
 }
 
 fn lookup_var(r: &Render, name: &str) -> Result<Option<Value>, Error> {
+    if let Some(v) = r.with_node(|n| n.overrides.vars.get(name).map(json_to_value))? {
+        return Ok(Some(v));
+    }
     let config = &r.reg.config;
     let package = r.node_package();
     Ok(config
@@ -617,6 +635,13 @@ fn call_var(r: &Render, pos: &[Value], kw: &[(String, Value)]) -> Result<Value, 
 
 fn call_env_var(r: &Render, pos: &[Value], kw: &[(String, Value)]) -> Result<Value, Error> {
     let name = str_arg(&arg(pos, kw, "var", 0)).unwrap_or_default();
+    let overridden = r.with_node(|n| n.overrides.env_vars.get(&name).map(json_to_value))?;
+    if let Some(v) = overridden {
+        return Ok(match v.as_str() {
+            Some(s) => Value::from(s),
+            None => Value::from(v.to_string()),
+        });
+    }
     let default = arg(pos, kw, "default", 1);
     env_var(&name, default).map_err(|msg| r.fail(codes::ENV_VAR_UNSET, msg))
 }

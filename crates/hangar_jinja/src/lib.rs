@@ -115,6 +115,17 @@ pub struct NodeInput {
     pub model: serde_json::Value,
     /// Extra context variables, e.g. test kwargs.
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Values a unit test puts in place of macros, vars and env vars.
+    pub overrides: Overrides,
+}
+
+/// A unit test's `overrides:`: each macro named here returns its value
+/// instead of running; vars and env vars take precedence over every other source.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub macros: serde_json::Map<String, serde_json::Value>,
+    pub vars: serde_json::Map<String, serde_json::Value>,
+    pub env_vars: serde_json::Map<String, serde_json::Value>,
 }
 
 impl NodeInput {
@@ -133,6 +144,7 @@ impl NodeInput {
             is_incremental: false,
             model: serde_json::Value::Null,
             extra: Default::default(),
+            overrides: Overrides::default(),
         }
     }
 }

@@ -19,7 +19,7 @@ routes as (
     select
         gym_id,
         count(*) as routes_set_count,
-        sum(case when is_on_wall then 1 else 0 end) as routes_on_wall_count
+        cast(sum(case when is_on_wall then 1 else 0 end) as bigint) as routes_on_wall_count
     from {{ ref('stg_gym_ops__routes') }}
     group by gym_id
 

@@ -33,13 +33,19 @@ pub fn generic_tests_for(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Node> {
     let entry = entry_tests.iter().map(|t| (t, None));
-    let column = columns
-        .iter()
-        .flat_map(|c| c.data_tests.iter().map(move |t| (t, Some(c.name.as_str()))));
+    let column = columns.iter().flat_map(|c| {
+        // dbt quotes the column name its tests get when the column says `quote: true`.
+        let name = if c.quote == Some(true) {
+            format!("\"{}\"", c.name.replace('"', "\"\""))
+        } else {
+            c.name.clone()
+        };
+        c.data_tests.iter().map(move |t| (t, Some(name.clone())))
+    });
     entry
         .chain(column)
         .filter_map(|(test, column)| {
-            match test_node(file, package, root, attachment, test, column) {
+            match test_node(file, package, root, attachment, test, column.as_deref()) {
                 Ok(node) => Some(node),
                 Err(message) => {
                     diagnostics.push(

@@ -85,6 +85,16 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
         .collect();
     let mut nodes = Vec::with_capacity(rendered.len());
     for (node, problem) in rendered {
+        if problem.is_none() && node.resource_type == ResourceType::Model && node.enabled() {
+            let properties = node.patch_path.as_deref().and_then(|p| {
+                let (package, path) = p.split_once("://")?;
+                property_files
+                    .iter()
+                    .find(|f| f.package == package && path_string(&f.path) == path)
+                    .map(|f| &f.contents)
+            });
+            diagnostics.extend(crate::contracts::check(&node, properties));
+        }
         // A node that failed to render stays, so refs to it resolve and the
         // render error is reported once, without follow-on errors.
         nodes.push(node);
@@ -117,6 +127,14 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
         &mut diagnostics,
     );
     naming::assign_relations(session, &mut nodes, &mut sources, &mut diagnostics);
+    let mut disabled = disabled;
+    add_unit_tests(
+        session,
+        &property_files,
+        &mut nodes,
+        &mut disabled,
+        &mut diagnostics,
+    );
 
     let (errors, mut warnings): (Vec<_>, Vec<_>) =
         diagnostics.into_iter().partition(Diagnostic::is_error);
@@ -135,6 +153,42 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
         graph,
         warnings,
     })
+}
+
+/// Unit tests depend on their model alone, so they join after refs are resolved.
+fn add_unit_tests(
+    session: &Session,
+    files: &[&hangar_project::properties::PropertyFile],
+    nodes: &mut BTreeMap<String, Node>,
+    disabled: &mut BTreeMap<String, Vec<Node>>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let found = crate::unit_tests::unit_test_nodes(session, files, nodes.values(), diagnostics);
+    for node in found {
+        if !node.enabled() {
+            disabled
+                .entry(node.unique_id.clone())
+                .or_default()
+                .push(node);
+        } else if nodes.contains_key(&node.unique_id) {
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!(
+                        "unit test `{}` of model `{}` is defined twice",
+                        node.name,
+                        node.fqn
+                            .get(node.fqn.len().saturating_sub(2))
+                            .map_or("", String::as_str)
+                    ),
+                )
+                .at(node.original_file_path.clone(), 1, 1)
+                .with_hint("unit test names must be unique per model"),
+            );
+        } else {
+            nodes.insert(node.unique_id.clone(), node);
+        }
+    }
 }
 
 /// Models, analyses, singular tests, snapshots and seeds of every package.
@@ -379,6 +433,7 @@ fn render_for_parse(
         is_incremental: false,
         model: node_context(&node),
         extra: Map::new(),
+        overrides: Default::default(),
     };
     let out = match session.jinja.render_node(&input, resolver, None) {
         Ok(out) => out,

@@ -72,9 +72,23 @@ pub fn assign_relations(
 ) {
     let docs = BTreeMap::new();
     let resolver = ParseResolver::new(session, &docs);
+    // Asked once per package rather than once per node: the answer only
+    // depends on which macros the packages define.
+    let default_naming: std::collections::HashMap<&str, bool> = session
+        .project
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), uses_default_naming(session, &p.name)))
+        .collect();
     let results: Vec<(String, Result<RelationNames, Diagnostic>)> = nodes
         .par_iter()
-        .map(|(id, node)| (id.clone(), names_for(session, &resolver, node)))
+        .map(|(id, node)| {
+            let native = default_naming
+                .get(node.package_name.as_str())
+                .copied()
+                .unwrap_or(false);
+            (id.clone(), names_for(session, &resolver, node, native))
+        })
         .collect();
     for (id, result) in results {
         let Some(node) = nodes.get_mut(&id) else {
@@ -152,20 +166,22 @@ fn default_names(session: &Session, node: &Node) -> RelationNames {
     (database, schema, alias)
 }
 
-fn uses_default_naming(session: &Session, node: &Node) -> bool {
+fn uses_default_naming(session: &Session, package: &str) -> bool {
     [
         "generate_database_name",
         "generate_schema_name",
         "generate_alias_name",
     ]
     .iter()
-    .all(|m| session.jinja.is_builtin_only(&node.package_name, m))
+    .all(|m| session.jinja.is_builtin_only(package, m))
 }
 
+/// `default_naming`: the package overrides none of the naming macros.
 fn names_for(
     session: &Session,
     resolver: &ParseResolver<'_>,
     node: &Node,
+    default_naming: bool,
 ) -> Result<RelationNames, Diagnostic> {
     let legacy_snapshot = node.resource_type == ResourceType::Snapshot
         && (node
@@ -176,7 +192,7 @@ fn names_for(
                 .config
                 .get("target_database")
                 .is_some_and(|v| !v.is_null()));
-    if !legacy_snapshot && uses_default_naming(session, node) {
+    if !legacy_snapshot && default_naming {
         return Ok(default_names(session, node));
     }
     let model = node_context(node);
@@ -193,6 +209,7 @@ fn names_for(
         is_incremental: false,
         model: model.clone(),
         extra: Map::new(),
+        overrides: Default::default(),
     };
     let call = |macro_name: &str, key: &str| -> Result<Value, Diagnostic> {
         let custom = node.config.get(key).cloned().unwrap_or(Value::Null);
