@@ -241,7 +241,7 @@ fn list_line(
                         .unwrap_or_else(|| g.name.clone())
                 ),
             );
-            obj.insert("config".into(), Value::Object(g.config.clone()));
+            obj.insert("config".into(), Value::Object((*g.config).clone()));
             obj.insert("tags".into(), json!(g.tags));
             obj.insert("depends_on".into(), json!({"nodes": g.depends_on}));
             obj.insert("fqn".into(), json!(g.fqn));

@@ -228,7 +228,7 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
                 checksum: node.checksum.clone(),
             }
         },
-        config: node.config.clone(),
+        config: (*node.config).clone(),
         tags: node.tags.clone(),
         description: node.description.clone(),
         columns: columns(&node.columns),

@@ -42,7 +42,9 @@ pub struct Node {
     pub raw_code: Arc<str>,
     pub checksum: String,
     /// Complete config: defaults, project tree, properties, then `config()`.
-    pub config: Map<String, Value>,
+    /// Shared with the graph node and render inputs (one copy per node);
+    /// change it with `Arc::make_mut`.
+    pub config: Arc<Map<String, Value>>,
     /// Config as written by the user (project tree, properties and `config()`).
     pub unrendered_config: Map<String, Value>,
     pub description: String,
@@ -91,7 +93,7 @@ impl Node {
             fqn: vec![package.to_string(), name.to_string()],
             raw_code: Arc::from(""),
             checksum: String::new(),
-            config,
+            config: Arc::new(config),
             unrendered_config: Map::new(),
             description: String::new(),
             columns: Map::new(),

@@ -131,7 +131,7 @@ pub struct GraphNode {
     pub path: String,
     pub tags: Vec<String>,
     /// Resolved config, for `config.<key>:` selection.
-    pub config: serde_json::Map<String, serde_json::Value>,
+    pub config: std::sync::Arc<serde_json::Map<String, serde_json::Value>>,
     /// Unique ids of parents.
     pub depends_on: Vec<String>,
     pub source_name: Option<String>,

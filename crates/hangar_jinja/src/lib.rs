@@ -108,7 +108,7 @@ pub struct NodeInput {
     pub path: String,
     pub sql: Arc<str>,
     /// Config so far: defaults + project + yaml.
-    pub config: serde_json::Map<String, serde_json::Value>,
+    pub config: Arc<serde_json::Map<String, serde_json::Value>>,
     pub this: Option<Relation>,
     pub is_incremental: bool,
     /// The node as a dict, exposed as `model`.

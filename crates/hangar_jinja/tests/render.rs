@@ -231,7 +231,7 @@ fn run_case(text: &str) -> String {
         node.unique_id = "model.proj.my_model".into();
         node.name = "my_model".into();
         node.resource_type = "model".into();
-        node.config = opt_map(&case, "node_config");
+        node.config = std::sync::Arc::new(opt_map(&case, "node_config"));
         node.extra = opt_map(&case, "extra");
         node.model = json!({"name": "my_model", "unique_id": "model.proj.my_model", "version": case.options.get("version")});
         node.is_incremental = case.options.get("is_incremental").is_some();

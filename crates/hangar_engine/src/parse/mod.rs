@@ -308,7 +308,7 @@ fn hook_nodes(session: &Session, root: &Package) -> Vec<Node> {
                 );
                 node.path = format!("hooks/{name}.sql");
                 node.fqn = vec![package.name.clone(), "hooks".into(), name.clone()];
-                node.config.insert("tags".into(), Value::from(vec![event]));
+                Arc::make_mut(&mut node.config).insert("tags".into(), Value::from(vec![event]));
                 out.push(node);
             }
         }
@@ -442,7 +442,7 @@ fn render_for_parse(
             return (node, Some(d));
         }
     };
-    hangar_project::config::merge_config(&mut node.config, &out.config);
+    hangar_project::config::merge_config(Arc::make_mut(&mut node.config), &out.config);
     hangar_project::config::merge_config(&mut node.unrendered_config, &out.config);
     node.refs = out
         .refs
@@ -678,7 +678,7 @@ fn render_test_configs(
                 .render_string(&template, &input, resolver, None)
             {
                 Ok(rendered) => {
-                    test.config.insert(key, Value::String(rendered));
+                    Arc::make_mut(&mut test.config).insert(key, Value::String(rendered));
                 }
                 Err(d) => diagnostics.push(d),
             }
@@ -817,7 +817,7 @@ fn graph_nodes(
         original_file_path: s.original_file_path.clone(),
         path: s.path.clone(),
         tags: s.tags.clone(),
-        config: s.config.clone(),
+        config: std::sync::Arc::new(s.config.clone()),
         depends_on: Vec::new(),
         source_name: Some(s.source_name.clone()),
         test: None,

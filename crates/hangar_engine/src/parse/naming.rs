@@ -27,7 +27,7 @@ pub fn node_context(node: &Node) -> Value {
         "alias": node.alias,
         "schema": node.schema,
         "database": node.database,
-        "config": node.config,
+        "config": &*node.config,
         "tags": node.tags,
         "meta": node.meta,
         "description": node.description,

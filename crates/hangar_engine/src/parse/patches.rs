@@ -72,7 +72,7 @@ pub fn apply_patch(node: &mut Node, patch: &PatchRef<'_>) {
     if !p.docs.is_empty() {
         patch_config.insert("docs".into(), Value::Object(p.docs.clone()));
     }
-    merge_config(&mut node.config, &patch_config);
+    merge_config(std::sync::Arc::make_mut(&mut node.config), &patch_config);
     merge_config(&mut node.unrendered_config, &patch_config);
     node.description = p.description.clone().unwrap_or_default();
     node.columns = columns_json(&p.columns);

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use hangar_project::{Diagnostic, render};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::*;
 use crate::node::{ResourceType as RT, TestInfo, TestKind};
@@ -102,7 +102,7 @@ fn project_nodes() -> Vec<GraphNode> {
                 original_file_path: spec.file.to_string(),
                 path: spec.file.to_string(),
                 tags: spec.tags.iter().map(|s| s.to_string()).collect(),
-                config,
+                config: std::sync::Arc::new(config),
                 depends_on: spec.parents.iter().map(|s| s.to_string()).collect(),
                 source_name: (spec.resource_type == RT::Source).then(|| "stripe".to_string()),
                 test: test_info(spec.short),
@@ -451,7 +451,7 @@ fn model(id: &str, parents: &[&str]) -> GraphNode {
         original_file_path: format!("models/{name}.sql"),
         path: String::new(),
         tags: Vec::new(),
-        config: Map::new(),
+        config: Default::default(),
         depends_on: parents.iter().map(|p| p.to_string()).collect(),
         source_name: None,
         test: None,
@@ -463,8 +463,7 @@ fn model(id: &str, parents: &[&str]) -> GraphNode {
 #[test]
 fn disabled_nodes_are_not_walked_through() {
     let mut disabled = model("model.p.b", &["model.p.a"]);
-    disabled
-        .config
+    std::sync::Arc::make_mut(&mut disabled.config)
         .insert("enabled".to_string(), Value::Bool(false));
     let graph = Graph::build(vec![
         model("model.p.a", &[]),
