@@ -338,3 +338,29 @@ fn store_failures_as_view_keeps_failing_rows_in_a_view() {
         .expect("count");
     assert_eq!(stored, 0);
 }
+
+#[test]
+fn limit_and_fail_calc_shape_the_failure_count() {
+    let (_tmp, project) = copy_fixture("gym_quality");
+    assert_exit(&run_in(&project, &["seed"]), 0);
+    write(
+        &project,
+        "models/staging/staging.yml",
+        "version: 2\nmodels:\n  - name: stg_visits\n    columns:\n      - name: member_id\n        data_tests:\n          - accepted_values:\n              name: only_member_3_limited\n              arguments:\n                values: [3]\n                quote: false\n              config:\n                limit: 1\n          - accepted_values:\n              name: only_member_3_by_visits\n              arguments:\n                values: [3]\n                quote: false\n              config:\n                fail_calc: sum(n_records)\n                warn_if: \">= 1\"\n                error_if: \">= 10\"\n",
+    );
+    let stdout = assert_exit(&run_in(&project, &["build", "--select", "stg_visits"]), 1);
+    // Members 1 and 2 are not accepted: two failing values, one kept by the limit.
+    assert!(stdout.contains("FAIL 1 only_member_3_limited"), "{stdout}");
+    // Their 5 visits, summed by fail_calc: a warning (>= 1) short of an error (>= 10).
+    assert!(
+        stdout.contains("WARN 5 only_member_3_by_visits"),
+        "{stdout}"
+    );
+    let results = results(&project);
+    assert!(results.iter().all(|r| !r.0.contains("switched_off")));
+    let manifest = json(&project, "manifest.json");
+    assert!(
+        manifest["disabled"]["unit_test.gym_quality.member_visits.switched_off"].is_array(),
+        "a disabled unit test is listed under `disabled`"
+    );
+}

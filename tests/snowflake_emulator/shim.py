@@ -249,6 +249,9 @@ def encode(value, column: dict) -> str | None:
         return seconds_text(int(value))
     if kind.startswith("timestamp"):
         if isinstance(value, dict):
+            # A NULL timestamp_ntz/_tz arrives as a struct of nulls.
+            if value.get("epoch") is None:
+                return None
             text = seconds_text(value["epoch"] * 1_000_000_000 + value["fraction"])
             if kind == "timestamp_tz":
                 text += f" {value.get('timezone', 1440)}"

@@ -389,6 +389,11 @@ pub fn write_compiled(target_dir: &Path, node: &Node, sql: &str) -> Result<(), D
             format!("cannot write {}: {e}", path_string(&path)),
         )
     };
+    // Recompiling mostly yields the same SQL: reading a small file back is
+    // much cheaper than rewriting it, and an unchanged file keeps its mtime.
+    if std::fs::read(&path).is_ok_and(|old| old == sql.as_bytes()) {
+        return Ok(());
+    }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
     }

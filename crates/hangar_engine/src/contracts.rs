@@ -181,6 +181,31 @@ pub fn canonical_type(data_type: &str) -> String {
     name.to_string()
 }
 
+/// True when a model column of type `actual` satisfies a declared type.
+/// Snowflake has one integer type: it reports `integer`, `bigint`, `smallint`…
+/// all as `NUMBER(38,0)` (as dbt-snowflake's comparison of warehouse types sees).
+fn types_match(actual: &str, declared: &str) -> bool {
+    let (actual_type, declared_type) = (canonical_type(actual), canonical_type(declared));
+    if actual_type == declared_type {
+        return true;
+    }
+    let lower = actual.trim().to_ascii_lowercase();
+    let whole_number = match lower.strip_prefix("number") {
+        Some("") => true,
+        Some(args) => args
+            .trim()
+            .strip_prefix('(')
+            .and_then(|a| a.strip_suffix(')'))
+            .is_some_and(|a| a.split(',').nth(1).is_none_or(|scale| scale.trim() == "0")),
+        None => false,
+    };
+    whole_number
+        && matches!(
+            declared_type.as_str(),
+            "integer" | "bigint" | "smallint" | "tinyint"
+        )
+}
+
 /// Compares the model's output columns with the contract. On a mismatch the
 /// error holds dbt's column-by-column table.
 pub fn compare(contract: &Contract, actual: &[ColumnInfo]) -> Result<(), String> {
@@ -196,13 +221,12 @@ pub fn compare(contract: &Contract, actual: &[ColumnInfo]) -> Result<(), String>
                 declared.data_type.clone(),
                 "missing in definition".into(),
             ]),
-            Some(a) if canonical_type(&a.data_type) != canonical_type(&declared.data_type) => rows
-                .push([
-                    declared.name.clone(),
-                    a.data_type.clone(),
-                    declared.data_type.clone(),
-                    "data type mismatch".into(),
-                ]),
+            Some(a) if !types_match(&a.data_type, &declared.data_type) => rows.push([
+                declared.name.clone(),
+                a.data_type.clone(),
+                declared.data_type.clone(),
+                "data type mismatch".into(),
+            ]),
             Some(_) => {}
         }
     }
@@ -402,6 +426,24 @@ mod tests {
         assert_eq!(canonical_type("DECIMAL(18,3)"), canonical_type("numeric"));
         assert_eq!(canonical_type("timestamp with time zone"), "timestamptz");
         assert_ne!(canonical_type("bigint"), canonical_type("integer"));
+    }
+
+    #[test]
+    fn snowflake_whole_numbers_satisfy_integer_types() {
+        for declared in [
+            "integer",
+            "int",
+            "bigint",
+            "smallint",
+            "numeric",
+            "number(38,0)",
+        ] {
+            assert!(types_match("NUMBER(38,0)", declared), "{declared}");
+        }
+        assert!(types_match("NUMBER", "bigint"));
+        assert!(!types_match("NUMBER(10,2)", "integer"));
+        assert!(!types_match("VARCHAR", "integer"));
+        assert!(!types_match("bigint", "integer"));
     }
 
     #[test]

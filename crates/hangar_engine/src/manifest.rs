@@ -189,7 +189,7 @@ fn project_quoting(session: &Session) -> Quoting {
     }
 }
 
-fn columns(map: &Map<String, Value>) -> IndexMap<String, ColumnInfo> {
+fn columns(map: &crate::node::Columns) -> IndexMap<String, ColumnInfo> {
     map.iter()
         .map(|(name, v)| {
             let info: ColumnInfo =

@@ -5,6 +5,10 @@ use std::sync::Arc;
 use hangar_graph::ResourceType;
 use serde_json::{Map, Value};
 
+/// Column properties by name, in the order the YAML declares them (dbt keeps
+/// that order in the manifest and in contracted tables).
+pub type Columns = indexmap::IndexMap<String, Value>;
+
 /// A `ref()` call found while rendering a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRef {
@@ -48,7 +52,7 @@ pub struct Node {
     /// Config as written by the user (project tree, properties and `config()`).
     pub unrendered_config: Map<String, Value>,
     pub description: String,
-    pub columns: Map<String, Value>,
+    pub columns: Columns,
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
     pub docs: Value,
@@ -96,7 +100,7 @@ impl Node {
             config: Arc::new(config),
             unrendered_config: Map::new(),
             description: String::new(),
-            columns: Map::new(),
+            columns: Columns::new(),
             meta: Map::new(),
             tags: Vec::new(),
             docs: serde_json::json!({"show": true, "node_color": null}),
@@ -160,7 +164,7 @@ pub struct SourceNode {
     pub description: String,
     pub source_description: String,
     pub loader: String,
-    pub columns: Map<String, Value>,
+    pub columns: Columns,
     pub meta: Map<String, Value>,
     pub source_meta: Map<String, Value>,
     pub tags: Vec<String>,

@@ -161,6 +161,13 @@ fn walk_resource_paths(
         .iter()
         .map(|p| Path::new(p).join("generic"))
         .collect();
+    // Unit-test fixtures (`<test-path>/fixtures/*.csv|sql`) are data, not
+    // singular tests; unit tests read them by name.
+    let fixture_roots: Vec<PathBuf> = config
+        .test_paths
+        .iter()
+        .map(|p| Path::new(p).join("fixtures"))
+        .collect();
     let resources: [(&str, &[String]); 7] = [
         ("models", &config.model_paths),
         ("seeds", &config.seed_paths),
@@ -179,6 +186,9 @@ fn walk_resource_paths(
                     .and_then(|e| e.to_str())
                     .unwrap_or_default()
                     .to_ascii_lowercase();
+                if resource == "tests" && fixture_roots.iter().any(|f| rel.starts_with(f)) {
+                    continue;
+                }
                 if let Some(kind) = kind_for(resource, &rel, &ext, &generic_roots) {
                     let kinds = found.entry(rel).or_default();
                     if !kinds.contains(&kind) {
@@ -346,6 +356,8 @@ mod tests {
             "snapshots/snaps.yml",
             "tests/assert_x.sql",
             "tests/generic/my_test.sql",
+            "tests/fixtures/rows.sql",
+            "tests/fixtures/rows.yml",
             "tests/unit.yml",
             "analyses/a.sql",
             "macros/m.sql",

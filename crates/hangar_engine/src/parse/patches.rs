@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use hangar_graph::ResourceType;
 use hangar_project::config::merge_config;
 use hangar_project::properties::{ColumnDef, NodePatch, PropertyFile};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::drafts::string_list;
 use crate::node::Node;
@@ -93,7 +93,7 @@ fn json_scalar_string(v: &Value) -> String {
 }
 
 /// Columns as dbt writes them in the manifest, keyed by name in file order.
-pub fn columns_json(columns: &[ColumnDef]) -> Map<String, Value> {
+pub fn columns_json(columns: &[ColumnDef]) -> crate::node::Columns {
     columns
         .iter()
         .map(|c| {
