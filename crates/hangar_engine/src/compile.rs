@@ -146,7 +146,8 @@ impl<'a> Compiler<'a> {
         Ok(out.sql)
     }
 
-    fn node_input(&self, node: &Node, run: bool, is_incremental: bool) -> NodeInput {
+    /// The render input of `node` with its real relation as `this`.
+    pub(crate) fn node_input(&self, node: &Node, run: bool, is_incremental: bool) -> NodeInput {
         NodeInput {
             phase: if run { Phase::Run } else { Phase::Compile },
             unique_id: node.unique_id.clone(),

@@ -12,7 +12,7 @@ use hangar_adapter::{Adapter, AdapterError, CancelHandle, Connection, RelationCa
 use hangar_graph::ResourceType;
 use hangar_jinja::{NodeInput, Phase};
 use hangar_project::{Diagnostic, codes};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::Failure;
 use crate::compile::{Compiler, write_compiled};
@@ -20,7 +20,7 @@ use crate::events::{Event, NodeDescription, NodeOutcome, NodeStatus, Reporter, S
 use crate::jinja_adapter::JinjaAdapter;
 use crate::materialize::{self, IncrementalConfig, Materialized, TMP_SUFFIX, Target};
 use crate::node::Node;
-use crate::parse::{ParsedProject, node_context};
+use crate::parse::ParsedProject;
 use crate::scheduler::{Executor, ScheduleOptions, Task, TaskOutcome, TaskStatus, run_tasks};
 use crate::seed_file::read_seed_file;
 use crate::session::Session;
@@ -749,21 +749,7 @@ impl NodeRunner<'_> {
     }
 
     fn node_input(&self, node: &Node) -> NodeInput {
-        NodeInput {
-            phase: Phase::Run,
-            unique_id: node.unique_id.clone(),
-            package: node.package_name.clone(),
-            name: node.name.clone(),
-            resource_type: node.resource_type.to_string(),
-            path: node.original_file_path.clone(),
-            sql: node.raw_code.clone(),
-            config: node.config.clone(),
-            this: Some(self.compiler.relation_of(node)),
-            is_incremental: false,
-            model: node_context(node),
-            extra: Map::new(),
-            overrides: Default::default(),
-        }
+        self.compiler.node_input(node, true, false)
     }
 
     fn run_node_hooks(&self, worker: &Worker, node: &Node, key: &str) -> Result<(), String> {

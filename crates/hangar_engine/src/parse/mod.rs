@@ -26,6 +26,7 @@ use generic::{Attachment, generic_tests_for};
 use patches::{PatchIndex, PatchRef, apply_patch, finish_config, index_patches};
 
 pub use naming::{node_context, quote_policy, relation_for, source_relation};
+pub(crate) use patches::finish_config as finish_node_config;
 pub use refs::{ParseResolver, find_doc, is_refable};
 
 /// A `{% docs %}` block.

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::{FixtureRows, InputRef, UnitInput, UnitTestData};
 use crate::node::Node;
-use crate::parse::drafts::{folder_configs, path_string, string_list};
+use crate::parse::drafts::{folder_configs, path_string};
 use crate::session::Session;
 
 /// Every unit test of every package; problems go to `diagnostics`.
@@ -148,13 +148,7 @@ fn unit_test_node(
         ..Node::new(ResourceType::UnitTest, package, name, config)
     };
     node.unrendered_config = unrendered;
-    node.tags = string_list(node.config.get("tags"));
-    node.meta = node
-        .config
-        .get("meta")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    crate::parse::finish_node_config(&mut node);
     node.unit = Some(Box::new(UnitTestData {
         model_id: model.unique_id.clone(),
         given,
