@@ -356,3 +356,38 @@ fn live_snowflake_build_when_credentials_are_set() {
         std::panic::resume_unwind(panic);
     }
 }
+
+#[test]
+fn identifiers_with_spaces_quotes_and_mixed_case_work_on_the_emulator() {
+    let emulator = Emulator::shared();
+    let database = unique_database("identifiers");
+    let (_tmp, project) = copy_fixture("identifiers_odd");
+    write(
+        &project,
+        "profiles.yml",
+        &format!(
+            "identifiers_odd:\n  target: ci\n  outputs:\n    ci:\n{}",
+            emulator.profile_yaml(&database, "ci", 2)
+        ),
+    );
+    let out = run_in(&project, &["build"]);
+    assert_success(&out, Some(&emulator));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("ERROR=0") && stdout.contains("PASS="),
+        "{stdout}"
+    );
+
+    let mut wh = Warehouse::open(&emulator.settings(&database, "ci"));
+    // Plain names fold to upper case; the others keep their spaces, quotes and case.
+    assert_eq!(wh.count("CI_RAW", "ODD_PEOPLE"), 3);
+    assert_eq!(wh.count("CI", "Odd \"Model\" Name"), 3);
+    assert_eq!(wh.count("CI", "Odd View"), 1);
+    let model = wh
+        .adapter
+        .render_relation(&wh.relation("CI", "Odd \"Model\" Name"));
+    assert_eq!(
+        wh.rows(&format!(r#"select "Say ""Hi""" from {model} where id = 2"#)),
+        vec![vec![json!("it's \"quoted\"")]]
+    );
+}

@@ -67,10 +67,18 @@ fn swap_in(
     let backup = t.with_suffix(BACKUP_SUFFIX);
     drop_if_exists(t, conn, &backup)?;
     // Where dropping cascades (Postgres), replacing a parent earlier in the run
-    // also dropped the views built on it; the cache forgot them then, as it
-    // knows which views read which relations.
+    // also dropped the views built on it; the cache forgets them then, as it
+    // knows which views read which relations. A dependency it could not know
+    // (the schema was listed while the parent was being replaced) still leaves
+    // a stale entry: forget it and retry rather than fail the model.
     let existing = t.existing();
-    rename_into_place(t, conn, tmp, tmp_kind, existing, &backup)?;
+    match rename_into_place(t, conn, tmp, tmp_kind, existing, &backup) {
+        Err(e) if existing.is_some() && e.sql_state() == Some(UNDEFINED_TABLE) => {
+            t.cache.remove(&t.relation);
+            rename_into_place(t, conn, tmp, tmp_kind, None, &backup)?;
+        }
+        other => other?,
+    }
     t.cache.remove(tmp);
     if let Some(kind) = existing.filter(|_| t.cache.get(&t.relation).is_some()) {
         t.cache.remove(&t.relation);
@@ -80,6 +88,9 @@ fn swap_in(
     t.cache.add(t.relation.clone(), tmp_kind);
     Ok(())
 }
+
+/// SQLSTATE of "relation does not exist".
+const UNDEFINED_TABLE: &str = "42P01";
 
 /// Move the existing relation (if any) to `backup` and `tmp` to the target
 /// name, in one transaction where the warehouse has transactional DDL.
@@ -305,18 +316,21 @@ fn names(cols: &[&ColumnInfo]) -> String {
 /// warehouse folds unquoted names (upper case on Snowflake). It is quoted
 /// after folding; anything else (already quoted, an expression) is kept.
 pub(crate) fn config_column(a: &dyn Adapter, name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-    if plain {
+    if is_plain_name(name) {
         a.quote(&a.normalize_identifier(name))
     } else {
         name.to_string()
     }
+}
+
+/// A name every warehouse accepts unquoted (and folds).
+fn is_plain_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 fn apply_strategy(
@@ -469,7 +483,9 @@ pub fn seed(
         .iter()
         .zip(column_types)
         .map(|(name, ty)| {
-            let ident = if quote_columns {
+            // Unquoted columns fold like any unquoted name; a header that is
+            // not a plain name (spaces, quotes) can only be created quoted.
+            let ident = if quote_columns || !is_plain_name(name) {
                 a.quote(name)
             } else {
                 name.clone()

@@ -71,8 +71,10 @@ impl Relation {
         self
     }
 
+    /// A part is quoted when the policy says so, and also when it is not a
+    /// plain name: unquoted, `Odd View` or `a"b` is not SQL on any warehouse.
     fn quoted(&self, part: &str, quote: bool) -> String {
-        if quote {
+        if quote || !is_plain_name(part) {
             let q = self.quote_char;
             let escaped = part.replace(q, &format!("{q}{q}"));
             format!("{q}{escaped}{q}")
@@ -97,6 +99,15 @@ impl Relation {
         }
         parts.join(".")
     }
+}
+
+fn is_plain_name(part: &str) -> bool {
+    part.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 impl fmt::Display for Relation {
@@ -244,6 +255,13 @@ pub(crate) fn create_relation(args: &[Value], quote_policy: Policy) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_that_are_not_plain_names_are_quoted_whatever_the_policy() {
+        let mut r = Relation::new(Some("DB"), "ci", "Odd \"Model\" Name");
+        r.quote_policy = Policy::NONE;
+        assert_eq!(r.render(), "DB.ci.\"Odd \"\"Model\"\" Name\"");
+    }
 
     #[test]
     fn renders_quoted_parts() {
