@@ -680,11 +680,7 @@ impl NodeRunner<'_> {
             contract: contract.as_ref(),
         };
         let materialized = node.materialized();
-        let full_refresh = node
-            .config
-            .get("full_refresh")
-            .and_then(Value::as_bool)
-            .unwrap_or(self.full_refresh);
+        let full_refresh = self.full_refresh_for(node);
         let is_incremental = materialized == "incremental"
             && !full_refresh
             && target.existing() == Some(hangar_adapter::RelationKind::Table);
