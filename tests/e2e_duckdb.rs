@@ -637,6 +637,29 @@ fn project_file_values_are_rendered() {
     )
     .expect("sql");
     assert!(sql.contains("minutes >= 50"), "{sql}");
+
+    // Project vars may use `target` too, as in dbt.
+    let with_target = std::fs::read_to_string(project.join("dbt_project.yml"))
+        .expect("project")
+        .replace(
+            "vars:\n",
+            "vars:\n  built_for: \"{{ target.name }} on {{ target.type }}\"\n",
+        );
+    write(&project, "dbt_project.yml", &with_target);
+    let out = run_in(
+        &project,
+        &[
+            "compile",
+            "--inline",
+            "select '{{ var(\"built_for\") }}' as built_for",
+        ],
+    );
+    assert_success(&out);
+    assert!(
+        text(&out.stdout).contains("select 'dev on duckdb' as built_for"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]

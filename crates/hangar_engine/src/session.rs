@@ -71,7 +71,7 @@ pub fn load_session(invocation: Invocation) -> Result<Session, Failure> {
     }
     let target_context = target_context(&profile, invocation.threads);
     let mut project = project;
-    render_project_vars(&mut project)?;
+    render_project_vars(&mut project, &target_context)?;
     let (jinja, jinja_diags) = Jinja::new(
         jinja_config(&invocation, &project, &profile, target_context.clone()),
         macro_sources(&project),
@@ -185,9 +185,9 @@ fn macro_sources(project: &LoadedProject) -> Vec<MacroSource> {
         .collect()
 }
 
-/// `vars:` in project files may use `env_var()` (dbt renders them before
-/// anything else can see them).
-fn render_project_vars(project: &mut LoadedProject) -> Result<(), Failure> {
+/// `vars:` in project files may use `env_var()` and `target` (dbt renders
+/// them before anything else can see them).
+fn render_project_vars(project: &mut LoadedProject, target: &Value) -> Result<(), Failure> {
     let mut errors = Vec::new();
     for package in &mut project.packages {
         let file = package.config.file.clone();
@@ -195,7 +195,7 @@ fn render_project_vars(project: &mut LoadedProject) -> Result<(), Failure> {
             render_tree(
                 value,
                 &mut |text| {
-                    Jinja::render_env_string(text)
+                    Jinja::render_project_var(text, target)
                         .map(|out| native_value(&out))
                         .map_err(|e| project_render_error(&file, &e))
                 },

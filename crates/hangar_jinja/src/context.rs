@@ -978,6 +978,11 @@ pub(crate) fn call_macro(
 
 /// `profiles.yml` / `dbt_project.yml` strings: only `env_var()`.
 pub(crate) fn render_env_string(template: &str) -> Result<String, String> {
+    render_env_string_in(template, Value::UNDEFINED)
+}
+
+/// [`render_env_string`] with `target` (or other names) in the context.
+pub(crate) fn render_env_string_in(template: &str, context: Value) -> Result<String, String> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     if !template.contains("{{") && !template.contains("{%") {
         return Ok(template.to_string());
@@ -993,7 +998,7 @@ pub(crate) fn render_env_string(template: &str) -> Result<String, String> {
         });
         env
     });
-    env.render_str(template, ()).map_err(|e| {
+    env.render_str(template, context).map_err(|e| {
         e.detail()
             .map(str::to_string)
             .unwrap_or_else(|| e.to_string())
