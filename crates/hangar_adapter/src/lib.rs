@@ -103,6 +103,21 @@ pub trait Adapter: Send + Sync {
         )
     }
 
+    /// `create or replace table … as` of an ordinary (permanent) table, for a
+    /// model configured `transient: false` where tables are transient by
+    /// default (Snowflake); elsewhere every table is permanent already.
+    fn sql_create_or_replace_permanent_table_as(
+        &self,
+        r: &RelationRef,
+        select_sql: &str,
+    ) -> String {
+        format!(
+            "create or replace table {} as (\n{}\n)",
+            self.render_relation(r),
+            select_sql
+        )
+    }
+
     fn sql_create_view_as(&self, r: &RelationRef, select_sql: &str) -> String {
         format!(
             "create view {} as (\n{}\n)",

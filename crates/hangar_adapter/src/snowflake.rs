@@ -257,6 +257,19 @@ impl Adapter for SnowflakeAdapter {
         self.sql_create_table_as(r, select_sql, false)
     }
 
+    /// `transient: false`: a table with Time Travel and Fail-safe.
+    fn sql_create_or_replace_permanent_table_as(
+        &self,
+        r: &RelationRef,
+        select_sql: &str,
+    ) -> String {
+        format!(
+            "create or replace table {} as (\n{}\n)",
+            self.render_relation(r),
+            select_sql
+        )
+    }
+
     fn sql_rename(&self, from: &RelationRef, to_identifier: &str, kind: RelationKind) -> String {
         format!(
             "alter {} {} rename to {}",
@@ -798,6 +811,7 @@ mod tests {
             a.sql_create_table_as(&r, "select 1 as id", false),
             a.sql_create_table_as(&r, "select 1 as id", true),
             a.sql_create_or_replace_table_as(&odd, "select 1 as id"),
+            a.sql_create_or_replace_permanent_table_as(&r, "select 1 as id"),
             a.sql_create_view_as(&r, "select 1 as id"),
             a.sql_create_or_replace_view(&r, "select 1 as id"),
             a.sql_rename(&r, "dim_members__hangar_tmp", RelationKind::Table),

@@ -27,6 +27,9 @@ pub struct Target<'a> {
     pub relation: RelationRef,
     /// An enforced contract: tables are created from its columns and constraints.
     pub contract: Option<&'a crate::contracts::Contract>,
+    /// The `transient` config: `Some(false)` asks for a permanent table where
+    /// tables are transient by default (Snowflake).
+    pub transient: Option<bool>,
 }
 
 impl Target<'_> {
@@ -133,6 +136,10 @@ fn build_table_aside(
     let tmp = t.with_suffix(TMP_SUFFIX);
     drop_if_exists(t, conn, &tmp)?;
     let created = match t.contract {
+        None if t.transient == Some(false) => conn.execute(
+            &t.adapter
+                .sql_create_or_replace_permanent_table_as(&tmp, sql),
+        ),
         None => conn.execute(&t.adapter.sql_create_table_as(&tmp, sql, false)),
         Some(contract) => {
             let ddl = crate::contracts::table_ddl(t.adapter, &tmp, contract, sql);
@@ -182,7 +189,13 @@ pub fn table(
         && t.contract.is_none()
         && matches!(t.existing(), None | Some(RelationKind::Table));
     let rows = if replace_in_place {
-        let created = conn.execute(&t.adapter.sql_create_or_replace_table_as(&t.relation, sql))?;
+        let ddl = if t.transient == Some(false) {
+            t.adapter
+                .sql_create_or_replace_permanent_table_as(&t.relation, sql)
+        } else {
+            t.adapter.sql_create_or_replace_table_as(&t.relation, sql)
+        };
+        let created = conn.execute(&ddl)?;
         t.cache.add(t.relation.clone(), RelationKind::Table);
         count_rows(t, conn, &t.relation).ok().flatten().or(created)
     } else {

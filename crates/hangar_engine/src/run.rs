@@ -620,6 +620,7 @@ impl NodeRunner<'_> {
             cache: &self.cache,
             relation: Self::relation_ref(node),
             contract: None,
+            transient: None,
         };
         let mut conn = match worker.conn.lock() {
             Ok(c) => c,
@@ -678,6 +679,7 @@ impl NodeRunner<'_> {
             cache: &self.cache,
             relation,
             contract: contract.as_ref(),
+            transient: node.config.get("transient").and_then(Value::as_bool),
         };
         let materialized = node.materialized();
         let full_refresh = self.full_refresh_for(node);

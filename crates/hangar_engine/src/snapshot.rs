@@ -122,6 +122,7 @@ pub(crate) fn run_snapshot(runner: &NodeRunner<'_>, worker: &mut Worker, node: &
         cache: runner.cache(),
         relation: relation.clone(),
         contract: None,
+        transient: None,
     };
     let result = runner
         .prepare_schema(

@@ -57,6 +57,7 @@ pub(crate) fn run_test(runner: &NodeRunner<'_>, worker: &mut Worker, node: &Node
                     cache: runner.cache(),
                     relation: relation.clone(),
                     contract: None,
+                    transient: None,
                 };
                 match kind {
                     StoreAs::Table => materialize::table(&target, conn.as_mut(), &compiled),

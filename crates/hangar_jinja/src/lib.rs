@@ -300,7 +300,10 @@ impl Jinja {
 
     /// Renders a project-file `vars:` value: `env_var()` and `target` are
     /// available, as in dbt (vars cannot refer to each other there).
-    pub fn render_project_var(template: &str, target: &serde_json::Value) -> Result<String, String> {
+    pub fn render_project_var(
+        template: &str,
+        target: &serde_json::Value,
+    ) -> Result<String, String> {
         context::render_env_string_in(
             template,
             minijinja::context! { target => context::ser(target) },
