@@ -52,9 +52,79 @@ pub(crate) struct ScannedMacro {
     pub line: usize,
 }
 
+/// Python's `%` formatting operator and its operand, right after a string
+/// literal: a tuple, a name (with attributes or one call) or a number.
+static PERCENT_OPERAND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*%\s*(\((?:[^()]|\([^()]*\))*\)|[A-Za-z_][\w.]*(?:\([^()]*\))?|\d+(?:\.\d+)?)")
+        .expect("valid regex")
+});
+static JINJA_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)\{\{.*?\}\}|\{%.*?%\}").expect("valid regex"));
+
+/// Jinja2's `'%s and %s' % (a, b)` is printf-style formatting, which minijinja
+/// spells `'%s and %s'|format(a, b)`; only text inside tags is rewritten.
+fn rewrite_percent_format(text: &str) -> String {
+    JINJA_TAG
+        .replace_all(text, |tag: &Captures<'_>| rewrite_percent_in_tag(&tag[0]))
+        .into_owned()
+}
+
+/// Walks the tag's string literals from the left (so a quote inside one is
+/// never taken for the start of another) and rewrites `literal % operand`.
+fn rewrite_percent_in_tag(tag: &str) -> String {
+    let mut out = String::with_capacity(tag.len() + 16);
+    let mut rest = tag;
+    while let Some(open) = rest.find(['\'', '"']) {
+        let quote = rest.as_bytes()[open] as char;
+        let Some(len) = literal_len(&rest[open..], quote) else {
+            break;
+        };
+        let literal = &rest[open..open + len];
+        out.push_str(&rest[..open]);
+        let after = &rest[open + len..];
+        match PERCENT_OPERAND.captures(after) {
+            Some(m) => {
+                let operand = &m[1];
+                let args = operand
+                    .strip_prefix('(')
+                    .and_then(|o| o.strip_suffix(')'))
+                    .unwrap_or(operand)
+                    .trim()
+                    .trim_end_matches(',');
+                out.push_str(&format!("({literal}|format({args}))"));
+                rest = &after[m[0].len()..];
+            }
+            None => {
+                out.push_str(literal);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Length in bytes of the string literal at the start of `text`, quotes
+/// included; `None` when it is not closed.
+fn literal_len(text: &str, quote: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            c if c == quote => return Some(i + c.len_utf8()),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Rewrites that apply to every template (nodes and macros).
 pub(crate) fn rewrite_dialect(source: &str) -> String {
     let mut out = source.to_string();
+    if out.contains("' %") || out.contains("\" %") || out.contains("'%") || out.contains("\"%") {
+        out = rewrite_percent_format(&out);
+    }
     if out.contains(':') {
         out = PY_COLON.replace_all(&out, "$1 $2").into_owned();
     }
@@ -275,6 +345,26 @@ fn wrap_mutable_literals(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_formatting_becomes_the_format_filter() {
+        assert_eq!(
+            rewrite_percent_format("{{ '%s_%s' % (a, b.c) }} and 100 % 7 '%' % x"),
+            "{{ ('%s_%s'|format(a, b.c)) }} and 100 % 7 '%' % x"
+        );
+        assert_eq!(
+            rewrite_percent_format("{% set n = \"%d rows\" % count(x) %}"),
+            "{% set n = (\"%d rows\"|format(count(x))) %}"
+        );
+        // A string at the end of a tag is not an operand of `%}`.
+        assert_eq!(
+            rewrite_percent_format("{% set a = 'x' %}"),
+            "{% set a = 'x' %}"
+        );
+        // The quote closing one literal does not open another.
+        let strptime = "{{ strptime('2024-02-03', '%Y-%m-%d') }}";
+        assert_eq!(rewrite_percent_format(strptime), strptime);
+    }
 
     #[test]
     fn python_colon_is_dropped() {
