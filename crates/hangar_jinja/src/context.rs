@@ -67,6 +67,8 @@ pub(crate) struct Record {
 pub(crate) struct Render {
     pub reg: Arc<Registry>,
     pub phase: Phase,
+    /// A unit test overrides macros: every name lookup checks them first.
+    has_macro_overrides: bool,
     borrowed: RwLock<Option<Borrowed>>,
     pub record: Mutex<Record>,
 }
@@ -101,6 +103,7 @@ impl Render {
         Arc::new(Render {
             reg: reg.clone(),
             phase: node.phase,
+            has_macro_overrides: !node.overrides.macros.is_empty(),
             borrowed: RwLock::new(Some(borrowed)),
             record: Mutex::new(Record::default()),
         })
@@ -239,6 +242,9 @@ impl Ctx {
 
     /// A unit test's macro override: a callable that returns the given value.
     fn overridden_macro(&self, key: &str) -> Option<Value> {
+        if !self.render.has_macro_overrides {
+            return None;
+        }
         let value = self
             .render
             .with_node(|n| n.overrides.macros.get(key).map(json_to_value))

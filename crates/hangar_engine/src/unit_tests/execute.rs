@@ -144,30 +144,19 @@ impl UnitRun<'_, '_> {
         let mut ctes = Vec::new();
         let mut fixtures = Fixtures::default();
         for input in &self.data.given {
+            let resolved = self.resolve(input)?;
             let cte = self.cte_name(&input.input);
-            let sql = self.input_sql(input)?;
+            let sql = self.input_sql(input, &resolved)?;
             let relation = cte_relation(&cte);
-            match &input.input {
-                InputRef::Ref { package, name } => {
-                    let id = self
-                        .runner
-                        .compiler()
-                        .find_ref(package.as_deref(), name, &self.model.package_name)
-                        .map(|n| n.unique_id.clone())
-                        .ok_or_else(|| {
-                            format!(
-                                "given input `{}` names no node in the project",
-                                input.written
-                            )
-                        })?;
-                    fixtures.refs.insert(id, relation);
+            match resolved {
+                Resolved::Node(node) => {
+                    fixtures.refs.insert(node.unique_id.clone(), relation);
                 }
-                InputRef::Source { source, table } => {
-                    fixtures
-                        .sources
-                        .insert((source.clone(), table.clone()), relation);
+                Resolved::Source(source) => {
+                    let key = (source.source_name.clone(), source.name.clone());
+                    fixtures.sources.insert(key, relation);
                 }
-                InputRef::This => fixtures.this = Some(relation),
+                Resolved::This => fixtures.this = Some(relation),
             }
             ctes.push((cte, sql));
         }
@@ -182,59 +171,65 @@ impl UnitRun<'_, '_> {
         }
     }
 
-    /// The warehouse relation an input stands in for, when it has one.
-    fn input_relation(&self, input: &UnitInput) -> Result<Option<RelationRef>, String> {
+    /// The project node or source a `given` input names.
+    fn resolve(&self, input: &UnitInput) -> Result<Resolved<'_>, String> {
         let compiler = self.runner.compiler();
-        Ok(match &input.input {
-            InputRef::Ref { package, name } => {
-                let node = compiler
-                    .find_ref(package.as_deref(), name, &self.model.package_name)
-                    .ok_or_else(|| {
-                        format!(
-                            "given input `{}` names no node in the project",
-                            input.written
-                        )
-                    })?;
-                if node.is_ephemeral() {
-                    if matches!(input.rows, FixtureRows::Sql(_)) {
-                        return Ok(None);
-                    }
-                    return Err(format!(
-                        "given input `{}` is an ephemeral model: give its rows with `format: sql`, as dbt requires",
+        match &input.input {
+            InputRef::Ref { package, name } => compiler
+                .find_ref(package.as_deref(), name, &self.model.package_name)
+                .map(Resolved::Node)
+                .ok_or_else(|| {
+                    format!(
+                        "given input `{}` names no node in the project",
                         input.written
-                    ));
-                }
-                Some(NodeRunner::relation_ref(node))
-            }
-            InputRef::Source { source, table } => {
-                let s = compiler.find_source(source, table).ok_or_else(|| {
+                    )
+                }),
+            InputRef::Source { source, table } => compiler
+                .find_source(source, table)
+                .map(Resolved::Source)
+                .ok_or_else(|| {
                     format!(
                         "given input `{}` names no source in the project",
                         input.written
                     )
-                })?;
-                Some(RelationRef {
-                    database: s.database.clone(),
-                    schema: s.schema.clone(),
-                    identifier: s.identifier.clone(),
-                })
-            }
-            InputRef::This => Some(NodeRunner::relation_ref(self.model)),
-        })
+                }),
+            InputRef::This => Ok(Resolved::This),
+        }
+    }
+
+    /// The warehouse relation an input stands in for.
+    fn input_relation(
+        &self,
+        input: &UnitInput,
+        resolved: &Resolved<'_>,
+    ) -> Result<RelationRef, String> {
+        match resolved {
+            Resolved::Node(node) if node.is_ephemeral() => Err(format!(
+                "given input `{}` is an ephemeral model: give its rows with `format: sql`, as dbt requires",
+                input.written
+            )),
+            Resolved::Node(node) => Ok(NodeRunner::relation_ref(node)),
+            Resolved::Source(s) => Ok(RelationRef {
+                database: s.database.clone(),
+                schema: s.schema.clone(),
+                identifier: s.identifier.clone(),
+            }),
+            Resolved::This => Ok(NodeRunner::relation_ref(self.model)),
+        }
     }
 
     /// The input's rows as SQL, typed by the relation it replaces when that
     /// relation exists (as dbt types fixtures), else by the literals alone.
-    fn input_sql(&self, input: &UnitInput) -> Result<String, String> {
+    fn input_sql(&self, input: &UnitInput, resolved: &Resolved<'_>) -> Result<String, String> {
         let rows = match &input.rows {
             FixtureRows::Sql(sql) => return Ok(sql.clone()),
             FixtureRows::Rows(rows) => rows,
         };
-        let relation = self.input_relation(input)?;
-        let known: Vec<ColumnInfo> = match &relation {
-            Some(r) => self.conn()?.get_columns(r).map_err(|e| e.to_string())?,
-            None => Vec::new(),
-        };
+        let relation = self.input_relation(input, resolved)?;
+        let known: Vec<ColumnInfo> = self
+            .conn()?
+            .get_columns(&relation)
+            .map_err(|e| e.to_string())?;
         let columns: Vec<FixtureColumn> = if known.is_empty() {
             let keys = row_keys(rows);
             if keys.is_empty() {
@@ -372,6 +367,13 @@ fn cte_relation(name: &str) -> Relation {
     r.quote_policy = Policy::NONE;
     r.kind = Some("cte".into());
     r
+}
+
+/// What a `given` input names in the project.
+enum Resolved<'n> {
+    Node(&'n Node),
+    Source(&'n crate::node::SourceNode),
+    This,
 }
 
 #[derive(Default)]
