@@ -96,11 +96,7 @@ pub trait Adapter: Send + Sync {
     /// One atomic `create or replace table … as`; only used where
     /// [`Capabilities::create_or_replace_table`] holds.
     fn sql_create_or_replace_table_as(&self, r: &RelationRef, select_sql: &str) -> String {
-        format!(
-            "create or replace table {} as (\n{}\n)",
-            self.render_relation(r),
-            select_sql
-        )
+        self.sql_create_or_replace_permanent_table_as(r, select_sql)
     }
 
     /// `create or replace table … as` of an ordinary (permanent) table, for a

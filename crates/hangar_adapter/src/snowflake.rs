@@ -257,19 +257,6 @@ impl Adapter for SnowflakeAdapter {
         self.sql_create_table_as(r, select_sql, false)
     }
 
-    /// `transient: false`: a table with Time Travel and Fail-safe.
-    fn sql_create_or_replace_permanent_table_as(
-        &self,
-        r: &RelationRef,
-        select_sql: &str,
-    ) -> String {
-        format!(
-            "create or replace table {} as (\n{}\n)",
-            self.render_relation(r),
-            select_sql
-        )
-    }
-
     fn sql_rename(&self, from: &RelationRef, to_identifier: &str, kind: RelationKind) -> String {
         format!(
             "alter {} {} rename to {}",
