@@ -31,7 +31,7 @@ use std::sync::Arc;
 pub use cache::RelationCache;
 pub use error::AdapterError;
 pub use profile::target_database;
-pub use sql::{quote_with, sql_string_literal};
+pub use sql::{is_plain_identifier, quote_with, sql_string_literal};
 pub use text_values::ColumnClass;
 pub use types::{
     Capabilities, ColumnInfo, ConstraintSupport, LogicalType, QueryResult, RelationInfo,

@@ -23,6 +23,7 @@ use snowflake_connector_rs::{
 };
 
 use crate::profile::Settings;
+use crate::sql::is_plain_identifier;
 use crate::text_values::{ColumnClass, TypedValue};
 use crate::{
     Adapter, AdapterError, CancelHandle, Capabilities, ColumnInfo, Connection, ConstraintSupport,
@@ -144,15 +145,6 @@ impl SnowflakeAdapter {
     fn quote_folded(&self, name: &str) -> String {
         self.quote(&fold(name))
     }
-}
-
-/// A name Snowflake would accept unquoted (and upper-case).
-fn is_plain_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 /// A Snowflake string literal: backslashes are escapes there, so both they and quotes are doubled.

@@ -65,6 +65,16 @@ mod tests {
 }
 
 /// Whether `sql` holds no statement at all (only whitespace, `;` and comments).
+/// A name every warehouse accepts unquoted (and folds to its case):
+/// `[A-Za-z_][A-Za-z0-9_$]*`.
+pub fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
 pub(crate) fn is_blank(sql: &str) -> bool {
     let mut rest = sql;
     loop {

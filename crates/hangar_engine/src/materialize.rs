@@ -329,21 +329,11 @@ fn names(cols: &[&ColumnInfo]) -> String {
 /// warehouse folds unquoted names (upper case on Snowflake). It is quoted
 /// after folding; anything else (already quoted, an expression) is kept.
 pub(crate) fn config_column(a: &dyn Adapter, name: &str) -> String {
-    if is_plain_name(name) {
+    if hangar_adapter::is_plain_identifier(name) {
         a.quote(&a.normalize_identifier(name))
     } else {
         name.to_string()
     }
-}
-
-/// A name every warehouse accepts unquoted (and folds).
-fn is_plain_name(name: &str) -> bool {
-    name.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 fn apply_strategy(
@@ -498,7 +488,7 @@ pub fn seed(
         .map(|(name, ty)| {
             // Unquoted columns fold like any unquoted name; a header that is
             // not a plain name (spaces, quotes) can only be created quoted.
-            let ident = if quote_columns || !is_plain_name(name) {
+            let ident = if quote_columns || !hangar_adapter::is_plain_identifier(name) {
                 a.quote(name)
             } else {
                 name.clone()
