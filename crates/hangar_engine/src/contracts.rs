@@ -291,7 +291,7 @@ fn markdown_table(header: &[&str; 4], rows: &[[String; 4]]) -> String {
 /// What building a contracted table runs: `create table` from the declared
 /// columns and constraints, then `insert … select` of the model's rows in
 /// the contract's column order. Constraints the warehouse cannot take are
-/// left out (dbt warns about them; hangar documents it in COMPATIBILITY.md).
+/// left out ([`unsupported_constraints`] names them for a warning).
 pub struct ContractDdl {
     pub create: String,
     pub insert: String,
@@ -344,6 +344,29 @@ pub fn table_ddl(
             cols = names.join(", ")
         ),
     }
+}
+
+/// The constraints of `contract` that the warehouse cannot take, described
+/// for a warning (dbt warns too); [`table_ddl`] leaves them out.
+pub fn unsupported_constraints(adapter: &dyn Adapter, contract: &Contract) -> Vec<String> {
+    let kind = |c: &Value| {
+        c.get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let on_columns = contract.columns.iter().flat_map(|col| {
+        col.constraints
+            .iter()
+            .filter(|c| !usable(adapter, c))
+            .map(move |c| format!("{} on column {}", kind(c), col.name))
+    });
+    let on_model = contract
+        .constraints
+        .iter()
+        .filter(|c| !usable(adapter, c))
+        .map(|c| format!("{} on the model", kind(c)));
+    on_columns.chain(on_model).collect()
 }
 
 /// Whether the warehouse takes the constraint in DDL at all.
@@ -417,6 +440,69 @@ mod tests {
             ],
             constraints: vec![json!({"type": "unique", "columns": ["email"], "name": "one_email"})],
         }
+    }
+
+    /// A warehouse that takes only `not_null` constraints.
+    struct NotNullOnly;
+
+    impl Adapter for NotNullOnly {
+        fn adapter_type(&self) -> &'static str {
+            "test"
+        }
+        fn target_name(&self) -> &str {
+            "dev"
+        }
+        fn connect(
+            &self,
+        ) -> Result<Box<dyn hangar_adapter::Connection>, hangar_adapter::AdapterError> {
+            Err(hangar_adapter::AdapterError::Unsupported(
+                "no connections".into(),
+            ))
+        }
+        fn capabilities(&self) -> hangar_adapter::Capabilities {
+            unreachable!("not used by the DDL builders")
+        }
+        fn default_database(&self) -> Option<String> {
+            None
+        }
+        fn default_schema(&self) -> String {
+            "main".into()
+        }
+        fn threads(&self) -> usize {
+            1
+        }
+        fn constraint_support(&self, kind: &str) -> ConstraintSupport {
+            if kind == "not_null" {
+                ConstraintSupport::Enforced
+            } else {
+                ConstraintSupport::NotSupported
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_constraints_are_named_and_left_out_of_the_ddl() {
+        let c = contract();
+        assert_eq!(
+            unsupported_constraints(&NotNullOnly, &c),
+            [
+                "primary_key on column member_id",
+                "check on column email",
+                "unique on the model"
+            ]
+        );
+        let r = RelationRef::new(None, "main", "members");
+        let ddl = table_ddl(&NotNullOnly, &r, &c, "select 1");
+        insta::assert_snapshot!(ddl.create, @r#"
+        create table "main"."members" (
+            "member_id" integer not null,
+            "email" varchar(200)
+        )
+        "#);
+        assert_eq!(
+            ddl.insert,
+            "insert into \"main\".\"members\" (\"member_id\", \"email\")\nselect \"member_id\", \"email\" from (\nselect 1\n) as model_subq"
+        );
     }
 
     #[test]

@@ -694,10 +694,17 @@ impl NodeRunner<'_> {
         if let Err(d) = write_compiled(&self.target_dir, node, &compiled) {
             return Executed::error(render_diagnostic(&d), Some(compiled));
         }
-        if let Some(contract) = &contract
-            && let Err(e) = self.check_contract(worker, contract, &compiled)
-        {
-            return Executed::error(e, Some(compiled));
+        if let Some(contract) = &contract {
+            if let Err(e) = self.check_contract(worker, contract, &compiled) {
+                return Executed::error(e, Some(compiled));
+            }
+            for skipped in crate::contracts::unsupported_constraints(self.adapter, contract) {
+                self.reporter.report(Event::Warning(format!(
+                    "{}: the {skipped} is not supported by {} and is left out of the table",
+                    node.name,
+                    self.adapter.adapter_type()
+                )));
+            }
         }
         if let Err(e) = self.run_node_hooks(worker, node, "pre-hook") {
             return Executed::error(e, Some(compiled));
