@@ -72,8 +72,8 @@ fn gym_mini_matches_dbt() {
     assert_parity(&project, "gym_mini_nodes.json");
 }
 
-#[test]
-fn the_hanger_matches_dbt() {
+/// A copy of The Hanger (the repository root's project files) in a temp dir.
+fn the_hanger_copy() -> (tempfile::TempDir, std::path::PathBuf) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().expect("tempdir");
     let project = tmp.path().join("the_hanger");
@@ -90,5 +90,80 @@ fn the_hanger_matches_dbt() {
     for file in ["hangar_project.yml", "profiles.yml", "selectors.yml"] {
         std::fs::copy(root.join(file), project.join(file)).expect("copy project file");
     }
+    (tmp, project)
+}
+
+#[test]
+fn the_hanger_matches_dbt() {
+    let (_tmp, project) = the_hanger_copy();
     assert_parity(&project, "the_hanger_nodes.json");
+}
+
+/// The layers land in per-developer schemas on `dev` and `ci`, and in the
+/// exact layer schemas on `prod` (the project's own `generate_schema_name`).
+#[test]
+fn the_hangers_layers_land_in_schemas_per_target() {
+    let (_tmp, project) = the_hanger_copy();
+    let schemas = |target: &str| -> Vec<(String, String)> {
+        let out = support::hangar()
+            .args(["parse", "--target", target, "--project-dir"])
+            .arg(&project)
+            .arg("--profiles-dir")
+            .arg(&project)
+            // prod reads its credentials from the environment; parse never connects.
+            .env("SNOWFLAKE_ACCOUNT", "acme")
+            .env("SNOWFLAKE_USER", "analyst")
+            .env("SNOWFLAKE_PASSWORD", "not-used")
+            .output()
+            .expect("run hangar");
+        assert!(out.status.success(), "{target}: {}", text(&out.stderr));
+        let manifest: Value = serde_json::from_str(
+            &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+        )
+        .expect("json");
+        [
+            "model.the_hanger.stg_gym_ops__gyms",
+            "model.the_hanger.int_member_visits_enriched",
+            "model.the_hanger.dim_gyms",
+        ]
+        .iter()
+        .map(|id| {
+            let n = &manifest["nodes"][id];
+            (
+                n["schema"].as_str().unwrap_or_default().to_string(),
+                n["relation_name"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        schemas("dev"),
+        pairs(&[
+            (
+                "dev_staging",
+                r#""the_hanger"."dev_staging"."stg_gym_ops__gyms""#
+            ),
+            (
+                "dev_intermediate",
+                r#""the_hanger"."dev_intermediate"."int_member_visits_enriched""#
+            ),
+            ("dev_marts", r#""the_hanger"."dev_marts"."dim_gyms""#),
+        ])
+    );
+    assert_eq!(
+        schemas("prod"),
+        pairs(&[
+            ("staging", "ANALYTICS.staging.stg_gym_ops__gyms"),
+            (
+                "intermediate",
+                "ANALYTICS.intermediate.int_member_visits_enriched"
+            ),
+            ("marts", "ANALYTICS.marts.dim_gyms"),
+        ])
+    );
 }
