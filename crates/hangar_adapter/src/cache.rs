@@ -102,6 +102,15 @@ impl RelationCache {
         Ok(())
     }
 
+    /// Runs `f` (a drop and its cache update) while no schema is being
+    /// listed: a listing that started before a `drop … cascade` could
+    /// otherwise record views the drop has just removed, after the cache has
+    /// already forgotten them.
+    pub fn between_listings<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _listing = self.listing.lock().unwrap_or_else(|e| e.into_inner());
+        f()
+    }
+
     /// Records a schema the engine just created (it is empty).
     pub fn add_schema(&self, database: Option<&str>, schema: &str) {
         self.write()

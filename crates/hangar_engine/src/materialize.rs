@@ -53,8 +53,11 @@ fn drop_if_exists(
     relation: &RelationRef,
 ) -> Result<(), AdapterError> {
     if let Some(kind) = t.cache.get(relation).map(|i| i.kind) {
-        conn.execute(&t.adapter.sql_drop(relation, kind))?;
-        t.cache.remove(relation);
+        t.cache.between_listings(|| {
+            conn.execute(&t.adapter.sql_drop(relation, kind))?;
+            t.cache.remove(relation);
+            Ok::<_, AdapterError>(())
+        })?;
     }
     Ok(())
 }
@@ -71,9 +74,9 @@ fn swap_in(
     drop_if_exists(t, conn, &backup)?;
     // Where dropping cascades (Postgres), replacing a parent earlier in the run
     // also dropped the views built on it; the cache forgets them then, as it
-    // knows which views read which relations. A dependency it could not know
-    // (the schema was listed while the parent was being replaced) still leaves
-    // a stale entry: forget it and retry rather than fail the model.
+    // knows which views read which relations, and drops never overlap a
+    // schema's first listing. Should an entry still be stale (a view dropped
+    // by something outside this run), forget it and retry rather than fail.
     let existing = t.existing();
     match rename_into_place(t, conn, tmp, tmp_kind, existing, &backup) {
         Err(e) if existing.is_some() && e.sql_state() == Some(UNDEFINED_TABLE) => {
