@@ -755,10 +755,9 @@ impl Object for RelationApi {
 
 /// Stateless functions shared by every render.
 pub(crate) fn install_globals(env: &mut Environment<'static>) {
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(mutable::unknown_method);
     minijinja_contrib::add_to_environment(env);
-    env.add_function("__hj_list", mutable::make_list);
-    env.add_function("__hj_dict", mutable::make_dict);
+    crate::operators::install(env);
     env.add_function(
         "tojson",
         |v: Value, kwargs: Kwargs| -> Result<Value, Error> {

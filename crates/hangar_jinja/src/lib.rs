@@ -15,10 +15,13 @@
 
 mod context;
 mod errors;
+mod expressions;
 mod macros;
 mod modules;
 mod mutable;
+mod operators;
 mod preprocess;
+mod printf;
 mod registry;
 mod relation;
 mod table;

@@ -1,6 +1,7 @@
 //! Calling macros across files, `adapter.dispatch`, and the `adapter` object.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 
 use hangar_project::diagnostic::codes;
 use minijinja::value::{Kwargs, Object, ObjectRepr, Value};
@@ -66,9 +67,13 @@ pub(crate) fn call_entry(
         }
         record.depth += 1;
     }
-    let args = prepare_args(entry, state, args);
-    let result = args.and_then(|args| {
-        let template = state.env().get_template(&entry.template)?;
+    let env = state.env();
+    // From here on the calling state is only reached through this pointer,
+    // which call blocks use to render their body (see `CallerProxy`).
+    let state: *mut State<'_, '_> = state;
+    let mut calling = None;
+    let result = prepare_args(entry, state, &mut calling, args).and_then(|args| {
+        let template = env.get_template(&entry.template)?;
         let mut captured = template.render_captured(Ctx::value(render, &entry.package))?;
         captured.with_state_mut(|s| {
             let f = s.lookup(&entry.mangled).ok_or_else(|| {
@@ -80,6 +85,7 @@ pub(crate) fn call_entry(
             f.call(s, &args)
         })
     });
+    drop(calling);
     let mut record = render.record();
     record.depth = record.depth.saturating_sub(1);
     match result {
@@ -103,24 +109,138 @@ pub(crate) fn call_entry(
     }
 }
 
-/// Renders `caller` in the calling state (a minijinja macro cannot run in
-/// another template's state) and folds extra arguments into the implicit
-/// `varargs` / `kwargs` parameters the macro declared.
+/// The state a macro was called from, reachable while the call runs.
+///
+/// A minijinja macro (such as a `{% call %}` block's body) can only run in
+/// the state that defined it, but the called macro runs in a state of its
+/// own. So the body is handed over as a [`CallerProxy`] that calls back
+/// into the calling state through this pointer. The pointer is cleared when
+/// the call returns (`Drop`), and is only used on the thread that made it.
+struct CallingState {
+    slot: Arc<CallerSlot>,
+}
+
+/// The calling state while the call runs, and whether a body is rendering
+/// in it through this slot right now.
+#[derive(Debug, Default)]
+struct CallerSlot(Mutex<(Option<StatePtr>, bool)>);
+
+#[derive(Debug, Clone, Copy)]
+struct StatePtr {
+    state: *mut State<'static, 'static>,
+    thread: ThreadId,
+}
+
+// SAFETY: the pointer is only dereferenced on the thread that created it
+// (checked in `CallerProxy::call`), while `call_entry`, which holds the
+// exclusive borrow it was made from, is still running.
+unsafe impl Send for StatePtr {}
+unsafe impl Sync for StatePtr {}
+
+impl CallingState {
+    fn new(state: *mut State<'_, '_>) -> CallingState {
+        let ptr = StatePtr {
+            state: state.cast::<State<'static, 'static>>(),
+            thread: std::thread::current().id(),
+        };
+        CallingState {
+            slot: Arc::new(CallerSlot(Mutex::new((Some(ptr), false)))),
+        }
+    }
+}
+
+impl Drop for CallingState {
+    fn drop(&mut self) {
+        lock(&self.slot.0).0 = None;
+    }
+}
+
+/// Marks a slot busy while a body renders through it, so the calling state
+/// is never reached twice at once (a body calling its own `caller`).
+struct Busy<'a>(&'a CallerSlot);
+
+impl<'a> Busy<'a> {
+    fn take(slot: &'a CallerSlot) -> Result<(StatePtr, Busy<'a>), Error> {
+        let mut guard = lock(&slot.0);
+        let ptr = match *guard {
+            (Some(ptr), false) if ptr.thread == std::thread::current().id() => ptr,
+            (Some(_), true) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "caller() cannot be called again from inside its own body",
+                ));
+            }
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "caller() can only be used while its macro call is running",
+                ));
+            }
+        };
+        guard.1 = true;
+        Ok((ptr, Busy(slot)))
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.0).1 = false;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `caller` inside a macro called with `{% call(args) m() %}…{% endcall %}`:
+/// calling it renders the block's body, with its arguments, in the state
+/// the block was written in.
+#[derive(Debug)]
+struct CallerProxy {
+    body: Value,
+    slot: Arc<CallerSlot>,
+}
+
+impl Object for CallerProxy {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let (ptr, _busy) = Busy::take(&self.slot)?;
+        // SAFETY: the slot holds the pointer only while `call_entry` runs on
+        // this thread; `call_entry` does not touch the calling state until
+        // the call returns, and `Busy` rules out a second access through
+        // this slot, so this is the only live access to the state.
+        let calling = unsafe { &mut *ptr.state };
+        self.body.call(calling, args)
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<macro caller>")
+    }
+}
+
+/// Hands a `{% call %}` body over as a [`CallerProxy`] (making `calling`
+/// for it) and folds extra arguments into the implicit `varargs` /
+/// `kwargs` parameters the macro declared.
 fn prepare_args(
     entry: &MacroEntry,
-    state: &mut State<'_, '_>,
+    state: *mut State<'_, '_>,
+    calling: &mut Option<CallingState>,
     args: &[Value],
 ) -> Result<Vec<Value>, Error> {
     let (mut positional, kwargs) = split_args(args);
     let mut kept: Vec<(String, Value)> = Vec::with_capacity(kwargs.len());
     let mut extra_kwargs: Vec<(String, Value)> = Vec::new();
     for (k, v) in kwargs {
-        if k == "caller" && v.downcast_object_ref::<MacroRef>().is_none() {
-            let body = v.call(state, &[])?.to_string();
-            let closure = Value::from_function(move |_: minijinja::value::Rest<Value>| {
-                Value::from_safe_string(body.clone())
-            });
-            kept.push((k, closure));
+        if k == "caller" && is_template_macro(&v) {
+            let slot = &calling.get_or_insert_with(|| CallingState::new(state)).slot;
+            let proxy = CallerProxy {
+                body: v,
+                slot: slot.clone(),
+            };
+            kept.push((k, Value::from_object(proxy)));
         } else if entry.uses_kwargs && k != "caller" && !entry.arguments.contains(&k) {
             extra_kwargs.push((k, v));
         } else {
@@ -139,6 +259,15 @@ fn prepare_args(
         positional.push(Value::from(kept.into_iter().collect::<Kwargs>()));
     }
     Ok(positional)
+}
+
+/// A macro defined in the calling template (a call block's body), as
+/// opposed to hangar's macro references and proxies, which run anywhere.
+fn is_template_macro(v: &Value) -> bool {
+    v.as_object().is_some()
+        && v.downcast_object_ref::<MacroRef>().is_none()
+        && v.downcast_object_ref::<CallerProxy>().is_none()
+        && v.get_attr("caller").is_ok_and(|c| !c.is_undefined())
 }
 
 /// `dbt_utils.star(...)`: the macros of one package.

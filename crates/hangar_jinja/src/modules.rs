@@ -1,11 +1,12 @@
 //! `modules.datetime` and `modules.re`, the parts dbt projects use.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
-use minijinja::value::{Object, ObjectRepr, Value};
+use minijinja::value::{DynObject, Object, ObjectRepr, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 use regex::Regex;
 
@@ -37,36 +38,130 @@ impl Object for DatetimeModule {
         match key.as_str()? {
             "datetime" => Some(Value::from_object(DatetimeClass { date_only: false })),
             "date" => Some(Value::from_object(DatetimeClass { date_only: true })),
-            "timedelta" => Some(Value::from_function(timedelta)),
+            "timedelta" => Some(Value::from_object(TimedeltaClass)),
             _ => None,
         }
     }
 }
 
-/// `datetime.timedelta(days=, hours=, minutes=, seconds=, weeks=)`
-fn timedelta(args: minijinja::value::Rest<Value>) -> Result<Value, Error> {
-    let (pos, kw) = split_args(&args);
-    let num = |name: &str, idx: usize| -> f64 {
-        arg(&pos, &kw, name, idx)
-            .and_then(|v| f64::try_from(v).ok())
-            .unwrap_or(0.0)
-    };
-    let seconds = num("days", 0) * 86400.0
-        + num("seconds", 1)
-        + num("minutes", 4) * 60.0
-        + num("hours", 5) * 3600.0
-        + num("weeks", 6) * 604800.0;
-    Ok(Value::from_object(Timedelta(seconds)))
+const MAX_MICROS: f64 = i64::MAX as f64;
+const MICROS_PER_SECOND: i64 = 1_000_000;
+const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+
+/// `datetime.timedelta`.
+#[derive(Debug)]
+struct TimedeltaClass;
+
+impl Object for TimedeltaClass {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        timedelta(args)
+    }
 }
 
-#[derive(Debug)]
-struct Timedelta(f64);
+/// `datetime.timedelta(days, seconds, microseconds, milliseconds, minutes,
+/// hours, weeks)`, by position or keyword as in Python.
+fn timedelta(args: &[Value]) -> Result<Value, Error> {
+    let (pos, kw) = split_args(args);
+    const PARTS: [(&str, f64); 7] = [
+        ("days", 86_400e6),
+        ("seconds", 1e6),
+        ("microseconds", 1.0),
+        ("milliseconds", 1e3),
+        ("minutes", 60e6),
+        ("hours", 3_600e6),
+        ("weeks", 604_800e6),
+    ];
+    if let Some((k, _)) = kw.iter().find(|(k, _)| !PARTS.iter().any(|(p, _)| p == k)) {
+        return Err(bad(format!(
+            "timedelta() got an unexpected keyword argument '{k}'"
+        )));
+    }
+    let mut micros = 0.0;
+    for (idx, (name, scale)) in PARTS.iter().enumerate() {
+        let Some(v) = arg(&pos, &kw, name, idx) else {
+            continue;
+        };
+        let n = match v.kind() {
+            ValueKind::Number | ValueKind::Bool => f64::try_from(v)?,
+            _ => {
+                return Err(bad(format!(
+                    "unsupported type for timedelta {name} component: {}",
+                    v.kind()
+                )));
+            }
+        };
+        micros += n * scale;
+    }
+    Timedelta::from_micros_f64(micros.round())
+}
+
+/// A Python `timedelta`, kept in microseconds like CPython.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timedelta(i64);
+
+impl Timedelta {
+    /// Microseconds are kept in an `i64`, about ±292,000 years: more than
+    /// any two datetimes (years 1 to 9999) are apart.
+    fn from_micros_f64(micros: f64) -> Result<Value, Error> {
+        if !micros.is_finite() || micros.abs() >= MAX_MICROS {
+            return Err(bad("timedelta out of range"));
+        }
+        Ok(Self::from_micros(micros as i64))
+    }
+
+    fn from_micros(micros: i64) -> Value {
+        Value::from_object(Timedelta(micros))
+    }
+
+    /// Python's `repr()`: `datetime.timedelta(days=1, seconds=5)`.
+    pub(crate) fn python_repr(self) -> String {
+        let parts: Vec<String> = [
+            ("days", self.days()),
+            ("seconds", self.seconds()),
+            ("microseconds", self.microseconds()),
+        ]
+        .iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|(name, n)| format!("{name}={n}"))
+        .collect();
+        if parts.is_empty() {
+            "datetime.timedelta(0)".into()
+        } else {
+            format!("datetime.timedelta({})", parts.join(", "))
+        }
+    }
+
+    fn days(self) -> i64 {
+        self.0.div_euclid(MICROS_PER_DAY)
+    }
+
+    fn seconds(self) -> i64 {
+        self.0.rem_euclid(MICROS_PER_DAY) / MICROS_PER_SECOND
+    }
+
+    fn microseconds(self) -> i64 {
+        self.0.rem_euclid(MICROS_PER_SECOND)
+    }
+}
 
 impl Object for Timedelta {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        self.0 != 0
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         match key.as_str()? {
-            "days" => Some(Value::from((self.0 / 86400.0).floor() as i64)),
-            "seconds" => Some(Value::from((self.0.rem_euclid(86400.0)) as i64)),
+            "days" => Some(Value::from(self.days())),
+            "seconds" => Some(Value::from(self.seconds())),
+            "microseconds" => Some(Value::from(self.microseconds())),
             _ => None,
         }
     }
@@ -78,10 +173,100 @@ impl Object for Timedelta {
         _args: &[Value],
     ) -> Result<Value, Error> {
         match method {
-            "total_seconds" => Ok(Value::from(self.0)),
+            "total_seconds" => Ok(Value::from(self.0 as f64 / MICROS_PER_SECOND as f64)),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }
+
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
+        Some(self.0.cmp(&other.downcast_ref::<Self>()?.0))
+    }
+
+    /// Python's `str(timedelta)`: `3 days, 4:05:06.000007`.
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let days = self.days();
+        if days != 0 {
+            let plural = if days.abs() != 1 { "s" } else { "" };
+            write!(f, "{days} day{plural}, ")?;
+        }
+        let seconds = self.seconds();
+        write!(
+            f,
+            "{}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )?;
+        match self.microseconds() {
+            0 => Ok(()),
+            micros => write!(f, ".{micros:06}"),
+        }
+    }
+}
+
+/// A datetime-module value taking part in `+` or `-`.
+enum Temporal<'a> {
+    DateTime(&'a DateTime),
+    Delta(Timedelta),
+}
+
+fn temporal(v: &Value) -> Option<Temporal<'_>> {
+    if let Some(dt) = v.downcast_object_ref::<DateTime>() {
+        return Some(Temporal::DateTime(dt));
+    }
+    v.downcast_object_ref::<Timedelta>()
+        .map(|td| Temporal::Delta(*td))
+}
+
+/// Python's name for an operand type, for error messages.
+fn python_type(v: &Value) -> String {
+    match temporal(v) {
+        Some(Temporal::DateTime(dt)) if dt.date_only => "datetime.date".into(),
+        Some(Temporal::DateTime(_)) => "datetime.datetime".into(),
+        Some(Temporal::Delta(_)) => "datetime.timedelta".into(),
+        None => v.kind().to_string(),
+    }
+}
+
+fn unsupported(op: char, lhs: &Value, rhs: &Value) -> Error {
+    bad(format!(
+        "unsupported operand type(s) for {op}: '{}' and '{}'",
+        python_type(lhs),
+        python_type(rhs)
+    ))
+}
+
+/// `lhs + rhs` when either side is a datetime or timedelta; `None` leaves
+/// other values to the ordinary operator.
+pub(crate) fn temporal_add(lhs: &Value, rhs: &Value) -> Option<Result<Value, Error>> {
+    let result = match (temporal(lhs), temporal(rhs)) {
+        (None, None) => return None,
+        (Some(Temporal::DateTime(dt)), Some(Temporal::Delta(td)))
+        | (Some(Temporal::Delta(td)), Some(Temporal::DateTime(dt))) => dt.shifted(td, false),
+        (Some(Temporal::Delta(a)), Some(Temporal::Delta(b))) => {
+            a.0.checked_add(b.0)
+                .map(Timedelta::from_micros)
+                .ok_or_else(|| bad("timedelta out of range"))
+        }
+        _ => Err(unsupported('+', lhs, rhs)),
+    };
+    Some(result)
+}
+
+/// `lhs - rhs` when either side is a datetime or timedelta.
+pub(crate) fn temporal_sub(lhs: &Value, rhs: &Value) -> Option<Result<Value, Error>> {
+    let result = match (temporal(lhs), temporal(rhs)) {
+        (None, None) => return None,
+        (Some(Temporal::DateTime(dt)), Some(Temporal::Delta(td))) => dt.shifted(td, true),
+        (Some(Temporal::DateTime(a)), Some(Temporal::DateTime(b))) => a.difference(b, lhs, rhs),
+        (Some(Temporal::Delta(a)), Some(Temporal::Delta(b))) => {
+            a.0.checked_sub(b.0)
+                .map(Timedelta::from_micros)
+                .ok_or_else(|| bad("timedelta out of range"))
+        }
+        _ => Err(unsupported('-', lhs, rhs)),
+    };
+    Some(result)
 }
 
 #[derive(Debug)]
@@ -174,7 +359,14 @@ impl DateTime {
         Self::build(dt, aware, false)
     }
 
+    /// A date keeps no time of day, so date arithmetic and comparisons see
+    /// whole days.
     fn build(dt: NaiveDateTime, aware: bool, date_only: bool) -> Value {
+        let dt = if date_only {
+            dt.date().and_time(chrono::NaiveTime::MIN)
+        } else {
+            dt
+        };
         Value::from_object(DateTime {
             dt,
             aware,
@@ -190,6 +382,102 @@ impl DateTime {
         write!(out, "{}", self.dt.format(&fmt))
             .map_err(|_| bad(format!("invalid strftime format {fmt:?}")))?;
         Ok(out)
+    }
+
+    /// `self + td` (or `self - td` when `subtract`). A date moves by
+    /// `td.days` only, as in Python; results stay within years 1 to 9999.
+    fn shifted(&self, td: Timedelta, subtract: bool) -> Result<Value, Error> {
+        let sign = if subtract { -1 } else { 1 };
+        let delta = if self.date_only {
+            chrono::TimeDelta::try_days(sign * td.days())
+        } else {
+            Some(chrono::TimeDelta::microseconds(sign * td.0))
+        };
+        let dt = delta
+            .and_then(|d| self.dt.checked_add_signed(d))
+            .filter(|dt| (1..=9999).contains(&dt.year()))
+            .ok_or_else(|| bad("date value out of range"))?;
+        Ok(Self::build(dt, self.aware, self.date_only))
+    }
+
+    /// `self - other` for two datetimes or two dates.
+    fn difference(&self, other: &DateTime, lhs: &Value, rhs: &Value) -> Result<Value, Error> {
+        if self.date_only != other.date_only {
+            return Err(unsupported('-', lhs, rhs));
+        }
+        if self.aware != other.aware {
+            return Err(bad(
+                "can't subtract offset-naive and offset-aware datetimes",
+            ));
+        }
+        (self.dt - other.dt)
+            .num_microseconds()
+            .map(Timedelta::from_micros)
+            .ok_or_else(|| bad("timedelta out of range"))
+    }
+
+    /// `dt.replace(year=…, …, microsecond=…, tzinfo=None)`.
+    fn replace(&self, args: &[Value]) -> Result<Value, Error> {
+        let (pos, kw) = split_args(args);
+        let d = &self.dt;
+        let part = |name: &str, idx: usize, current: i64| -> Result<i64, Error> {
+            match arg(&pos, &kw, name, idx) {
+                None => Ok(current),
+                Some(v) => v
+                    .as_i64()
+                    .filter(|_| v.is_integer())
+                    .ok_or_else(|| bad(format!("replace(): {name} must be an integer"))),
+            }
+        };
+        let date = NaiveDate::from_ymd_opt(
+            part("year", 0, d.year() as i64)? as i32,
+            part("month", 1, d.month() as i64)? as u32,
+            part("day", 2, d.day() as i64)? as u32,
+        )
+        .ok_or_else(|| bad("replace(): day is out of range for month"))?;
+        let dt = date
+            .and_hms_micro_opt(
+                part("hour", 3, d.hour() as i64)? as u32,
+                part("minute", 4, d.minute() as i64)? as u32,
+                part("second", 5, d.second() as i64)? as u32,
+                part("microsecond", 6, (d.nanosecond() / 1000) as i64)? as u32,
+            )
+            .ok_or_else(|| bad("replace(): time is out of range"))?;
+        let aware = match kw.iter().find(|(k, _)| k == "tzinfo") {
+            Some((_, tz)) => !tz.is_none(),
+            None => self.aware,
+        };
+        Ok(Self::build(dt, aware, self.date_only))
+    }
+
+    /// Python's `repr()`: `datetime.datetime(2024, 3, 5, 6, 7)`, trailing
+    /// zero seconds and microseconds left out as Python does.
+    pub(crate) fn python_repr(&self) -> String {
+        let d = &self.dt;
+        if self.date_only {
+            return format!("datetime.date({}, {}, {})", d.year(), d.month(), d.day());
+        }
+        let mut parts = vec![
+            d.year() as i64,
+            d.month() as i64,
+            d.day() as i64,
+            d.hour() as i64,
+            d.minute() as i64,
+            d.second() as i64,
+            (d.nanosecond() / 1000) as i64,
+        ];
+        while parts.len() > 5 && parts.last() == Some(&0) {
+            parts.pop();
+        }
+        let mut out = parts
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.aware {
+            out.push_str(", tzinfo=datetime.timezone.utc");
+        }
+        format!("datetime.datetime({out})")
     }
 
     fn isoformat(&self, sep: &str) -> String {
@@ -217,7 +505,16 @@ impl Object for DateTime {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let d = &self.dt;
-        Some(Value::from(match key.as_str()? {
+        let key = key.as_str()?;
+        if key == "tzinfo" {
+            // Only UTC is known here; `replace(tzinfo=…)` keeps it.
+            return Some(if self.aware {
+                Value::from("UTC")
+            } else {
+                Value::from(())
+            });
+        }
+        Some(Value::from(match key {
             "year" => d.year() as i64,
             "month" => d.month() as i64,
             "day" => d.day() as i64,
@@ -240,6 +537,7 @@ impl Object for DateTime {
             "strftime" => Ok(Value::from(self.strftime(&first.unwrap_or_default())?)),
             "isoformat" => Ok(Value::from(self.isoformat(first.as_deref().unwrap_or("T")))),
             "date" => Ok(DateTime::build(self.dt, false, true)),
+            "replace" => self.replace(args),
             "timestamp" => Ok(Value::from(
                 self.dt.and_utc().timestamp_micros() as f64 / 1e6,
             )),
@@ -247,6 +545,13 @@ impl Object for DateTime {
             "isoweekday" => Ok(Value::from(self.dt.weekday().number_from_monday())),
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
+    }
+
+    /// Dates compare with dates and datetimes with datetimes; Python raises
+    /// for a mix, here it falls back to minijinja's default comparison.
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
+        let other = other.downcast_ref::<Self>()?;
+        (self.date_only == other.date_only).then(|| self.dt.cmp(&other.dt))
     }
 
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

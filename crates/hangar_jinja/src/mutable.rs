@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use indexmap::IndexMap;
-use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
 #[derive(Debug, Default)]
@@ -26,19 +26,64 @@ pub(crate) fn dict_value(items: Vec<(String, Value)>) -> Value {
     )))
 }
 
-/// `__hj_list([...])`, inserted by the pre-pass.
-pub(crate) fn make_list(v: Value) -> Result<Value, Error> {
-    Ok(list_value(v.try_iter()?.collect()))
+/// The `__hj_mutable` filter the pre-pass puts after list and dict literals:
+/// the literal, and the lists and dicts nested in it, become mutable as in
+/// Python. Mutable values are returned as they are (Python keeps identity).
+pub(crate) fn make_mutable(v: Value) -> Value {
+    if let Some(items) = v.downcast_object_ref::<Vec<Value>>() {
+        return list_value(items.iter().cloned().map(make_mutable).collect());
+    }
+    if let Some(map) = v.downcast_object_ref::<IndexMap<Value, Value>>() {
+        let map = map
+            .iter()
+            .map(|(k, v)| (k.clone(), make_mutable(v.clone())))
+            .collect();
+        return Value::from_object(MutableDict(Mutex::new(map)));
+    }
+    v
 }
 
-/// `__hj_dict({...})`, inserted by the pre-pass.
-pub(crate) fn make_dict(v: Value) -> Result<Value, Error> {
-    let mut map = IndexMap::new();
-    for k in v.try_iter()? {
-        let item = v.get_item(&k)?;
-        map.insert(k, item);
+/// Python methods on plain values (minijinja-contrib's `pycompat`), with a
+/// clear error when a template mutates a list or dict that is not mutable
+/// here (one that came from data, a filter or a function).
+pub(crate) fn unknown_method(
+    state: &mut State<'_, '_>,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
+    let result = minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args);
+    match result {
+        Err(e) if e.kind() == ErrorKind::UnknownMethod && is_mutator(value, method) => {
+            Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "cannot {method}() this {}: hangar makes lists and dicts mutable when they are \
+                     written as literals in the template (`{{% set x = [] %}}`); this one came from \
+                     data, a filter, a function or `+`. Copy it into a literal first, e.g. \
+                     `{{% set x = [] %}}{{% do x.extend(value) %}}` or `{{% do d.update(value) %}}`",
+                    value.kind()
+                ),
+            ))
+        }
+        other => other,
     }
-    Ok(Value::from_object(MutableDict(Mutex::new(map))))
+}
+
+fn is_mutator(value: &Value, method: &str) -> bool {
+    match value.kind() {
+        ValueKind::Seq => matches!(
+            method,
+            "append" | "extend" | "insert" | "pop" | "remove" | "reverse" | "sort" | "clear"
+        ),
+        ValueKind::Map => {
+            matches!(
+                method,
+                "update" | "pop" | "setdefault" | "clear" | "popitem"
+            )
+        }
+        _ => false,
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
+use crate::expressions;
+
 /// Prefix given to macro definitions so that calls between macros always go
 /// through hangar's macro resolution (needed for `return()` and overrides).
 pub(crate) const MANGLE: &str = "__hm_";
@@ -25,8 +27,6 @@ static MATERIALIZATION: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
-static SET_LITERAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\{%-?\s*set\s+[A-Za-z_]\w*\s*=\s*([\[{])").expect("valid regex"));
 static MACRO_START: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{%-?\s*macro\s+([A-Za-z_]\w*)\s*\(").expect("valid regex"));
 static END_MACRO: LazyLock<Regex> =
@@ -52,96 +52,23 @@ pub(crate) struct ScannedMacro {
     pub line: usize,
 }
 
-/// Python's `%` formatting operator and its operand, right after a string
-/// literal: a tuple, a name (with attributes or one call) or a number.
-static PERCENT_OPERAND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*%\s*(\((?:[^()]|\([^()]*\))*\)|[A-Za-z_][\w.]*(?:\([^()]*\))?|\d+(?:\.\d+)?)")
-        .expect("valid regex")
-});
-static JINJA_TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s)\{\{.*?\}\}|\{%.*?%\}").expect("valid regex"));
-
-/// Jinja2's `'%s and %s' % (a, b)` is printf-style formatting, which minijinja
-/// spells `'%s and %s'|format(a, b)`; only text inside tags is rewritten.
-fn rewrite_percent_format(text: &str) -> String {
-    JINJA_TAG
-        .replace_all(text, |tag: &Captures<'_>| rewrite_percent_in_tag(&tag[0]))
-        .into_owned()
-}
-
-/// Walks the tag's string literals from the left (so a quote inside one is
-/// never taken for the start of another) and rewrites `literal % operand`.
-fn rewrite_percent_in_tag(tag: &str) -> String {
-    let mut out = String::with_capacity(tag.len() + 16);
-    let mut rest = tag;
-    while let Some(open) = rest.find(['\'', '"']) {
-        let quote = rest.as_bytes()[open] as char;
-        let Some(len) = literal_len(&rest[open..], quote) else {
-            break;
-        };
-        let literal = &rest[open..open + len];
-        out.push_str(&rest[..open]);
-        let after = &rest[open + len..];
-        match PERCENT_OPERAND.captures(after) {
-            Some(m) => {
-                let operand = &m[1];
-                let args = operand
-                    .strip_prefix('(')
-                    .and_then(|o| o.strip_suffix(')'))
-                    .unwrap_or(operand)
-                    .trim()
-                    .trim_end_matches(',');
-                out.push_str(&format!("({literal}|format({args}))"));
-                rest = &after[m[0].len()..];
-            }
-            None => {
-                out.push_str(literal);
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Length in bytes of the string literal at the start of `text`, quotes
-/// included; `None` when it is not closed.
-fn literal_len(text: &str, quote: char) -> Option<usize> {
-    let mut escaped = false;
-    for (i, c) in text.char_indices().skip(1) {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            c if c == quote => return Some(i + c.len_utf8()),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Rewrites that apply to every template (nodes and macros).
+/// Text rewrites that apply to every template (nodes and macros).
 pub(crate) fn rewrite_dialect(source: &str) -> String {
-    let mut out = source.to_string();
-    if out.contains("' %") || out.contains("\" %") || out.contains("'%") || out.contains("\"%") {
-        out = rewrite_percent_format(&out);
+    if source.contains(':') {
+        PY_COLON.replace_all(source, "$1 $2").into_owned()
+    } else {
+        source.to_string()
     }
-    if out.contains(':') {
-        out = PY_COLON.replace_all(&out, "$1 $2").into_owned();
-    }
-    if out.contains("set") {
-        out = wrap_mutable_literals(&out);
-    }
-    out
 }
 
-/// Node templates: dialect rewrites plus dropping `{% snapshot %}` tags.
+/// Node templates: dialect rewrites, dropping `{% snapshot %}` tags, then
+/// the expression rewrites (Python operators, mutable literals).
 pub(crate) fn rewrite_node(source: &str, is_snapshot: bool) -> String {
-    let out = rewrite_dialect(source);
+    let mut out = rewrite_dialect(source);
     if is_snapshot {
-        SNAPSHOT_TAG.replace_all(&out, "").into_owned()
-    } else {
-        out
+        out = SNAPSHOT_TAG.replace_all(&out, "").into_owned();
     }
+    expressions::rewrite(out)
 }
 
 /// Macro files: dialect rewrites, `{% test %}`/`{% materialization %}` blocks
@@ -171,7 +98,8 @@ pub(crate) fn rewrite_macro_file(source: &str) -> (String, Vec<ScannedMacro>) {
             .into_owned();
     }
     let scanned = scan_macros(&text);
-    (mangle_macros(&text, &scanned), scanned)
+    let mangled = mangle_macros(&text, &scanned);
+    (expressions::rewrite(mangled), scanned)
 }
 
 pub(crate) fn scan_macros(text: &str) -> Vec<ScannedMacro> {
@@ -308,63 +236,9 @@ fn split_top_level(text: &str) -> Vec<&str> {
     parts
 }
 
-/// `{% set x = [...] %}` → `{% set x = __hj_list([...]) %}` (same for dicts)
-/// so that `x.append(...)` / `x.update(...)` can mutate in place as in Jinja2.
-/// Only rewrites when the literal is the whole right-hand side.
-fn wrap_mutable_literals(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 32);
-    let mut last = 0;
-    for caps in SET_LITERAL.captures_iter(text) {
-        let Some(open) = caps.get(1) else { continue };
-        if open.start() < last {
-            continue;
-        }
-        let Some(close) = matching_close(text, open.start()) else {
-            continue;
-        };
-        let rest = text[close + 1..].trim_start();
-        if !(rest.starts_with("%}") || rest.starts_with("-%}")) {
-            continue;
-        }
-        let func = if open.as_str() == "[" {
-            "__hj_list"
-        } else {
-            "__hj_dict"
-        };
-        out.push_str(&text[last..open.start()]);
-        out.push_str(func);
-        out.push('(');
-        out.push_str(&text[open.start()..=close]);
-        out.push(')');
-        last = close + 1;
-    }
-    out.push_str(&text[last..]);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_formatting_becomes_the_format_filter() {
-        assert_eq!(
-            rewrite_percent_format("{{ '%s_%s' % (a, b.c) }} and 100 % 7 '%' % x"),
-            "{{ ('%s_%s'|format(a, b.c)) }} and 100 % 7 '%' % x"
-        );
-        assert_eq!(
-            rewrite_percent_format("{% set n = \"%d rows\" % count(x) %}"),
-            "{% set n = (\"%d rows\"|format(count(x))) %}"
-        );
-        // A string at the end of a tag is not an operand of `%}`.
-        assert_eq!(
-            rewrite_percent_format("{% set a = 'x' %}"),
-            "{% set a = 'x' %}"
-        );
-        // The quote closing one literal does not open another.
-        let strptime = "{{ strptime('2024-02-03', '%Y-%m-%d') }}";
-        assert_eq!(rewrite_percent_format(strptime), strptime);
-    }
 
     #[test]
     fn python_colon_is_dropped() {
@@ -376,10 +250,20 @@ mod tests {
     }
 
     #[test]
-    fn literals_become_mutable() {
+    fn nodes_and_macro_files_get_the_expression_rewrites() {
         assert_eq!(
-            rewrite_dialect("{%- set cols = [] -%}{% set d = {'a': [1]} %}{% set y = [1] + z %}"),
-            "{%- set cols = __hj_list([]) -%}{% set d = __hj_dict({'a': [1]}) %}{% set y = [1] + z %}"
+            rewrite_node("{% set x = [] %}{{ '%s' % y }}{% snapshot s %}", true),
+            "{% set x = []|__hj_mutable %}{{ (('%s' )|__hj_mod( y)) }}"
+        );
+        let (text, macros) = rewrite_macro_file("{% macro m(cols=[]) %}{{ a - b }}{% endmacro %}");
+        assert_eq!(
+            text,
+            "{% macro __hm_m(cols=[]|__hj_mutable) %}{{ ((a )|__hj_sub( b)) }}{% endmacro %}"
+        );
+        // What users see of the macro is what they wrote.
+        assert_eq!(
+            macros[0].sql,
+            "{% macro m(cols=[]) %}{{ a - b }}{% endmacro %}"
         );
     }
 
