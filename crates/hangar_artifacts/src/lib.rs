@@ -36,6 +36,17 @@ pub const DBT_VERSION: &str = "1.11.0";
 /// A JSON object with sorted keys (serde_json's default `Map`).
 pub type JsonMap = serde_json::Map<String, serde_json::Value>;
 
+/// A config map shared with the engine's nodes, so writing a manifest of
+/// tens of thousands of nodes copies none of them.
+pub type SharedJsonMap = std::sync::Arc<JsonMap>;
+
+/// Reads a [`SharedJsonMap`] (serde's `rc` feature is not enabled).
+fn deserialize_shared_map<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SharedJsonMap, D::Error> {
+    <JsonMap as serde::Deserialize>::deserialize(deserializer).map(SharedJsonMap::new)
+}
+
 /// The metadata block shared by `run_results.json` and `catalog.json`
 /// (dbt's `BaseArtifactMetadata`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

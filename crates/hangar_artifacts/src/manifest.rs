@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::{DBT_VERSION, JsonMap, dbt_timestamp, project_id};
+use crate::{DBT_VERSION, JsonMap, SharedJsonMap, dbt_timestamp, project_id};
 
 pub const MANIFEST_SCHEMA_URL: &str = "https://schemas.getdbt.com/dbt/manifest/v12.json";
 
@@ -540,7 +540,8 @@ pub struct ManifestNode {
     pub checksum: FileHash,
     /// The complete, rendered config; start from
     /// [`crate::config_defaults::for_resource_type`].
-    pub config: JsonMap,
+    #[serde(deserialize_with = "crate::deserialize_shared_map")]
+    pub config: SharedJsonMap,
     pub tags: Vec<String>,
     pub description: String,
     pub columns: IndexMap<String, ColumnInfo>,
@@ -551,7 +552,8 @@ pub struct ManifestNode {
     pub patch_path: Option<String>,
     pub build_path: Option<String>,
     /// Only the configs the user wrote, before Jinja rendering.
-    pub unrendered_config: JsonMap,
+    #[serde(deserialize_with = "crate::deserialize_shared_map")]
+    pub unrendered_config: SharedJsonMap,
     /// Unix seconds when the node was parsed.
     pub created_at: f64,
     pub relation_name: Option<String>,
@@ -645,7 +647,7 @@ fn serialize_parsed_fields<M: SerializeMap>(
     map.serialize_entry("fqn", &node.fqn)?;
     map.serialize_entry("alias", &node.alias)?;
     map.serialize_entry("checksum", &node.checksum)?;
-    map.serialize_entry("config", &node.config)?;
+    map.serialize_entry("config", &*node.config)?;
     map.serialize_entry("tags", &node.tags)?;
     map.serialize_entry("description", &node.description)?;
     map.serialize_entry("columns", &node.columns)?;
@@ -654,7 +656,7 @@ fn serialize_parsed_fields<M: SerializeMap>(
     map.serialize_entry("docs", &node.docs)?;
     map.serialize_entry("patch_path", &node.patch_path)?;
     map.serialize_entry("build_path", &node.build_path)?;
-    map.serialize_entry("unrendered_config", &node.unrendered_config)?;
+    map.serialize_entry("unrendered_config", &*node.unrendered_config)?;
     map.serialize_entry("created_at", &node.created_at)?;
     map.serialize_entry("relation_name", &node.relation_name)?;
     map.serialize_entry("raw_code", &node.raw_code)?;

@@ -69,7 +69,7 @@ fn node(resource_type: ResourceType, name: &str, path: &str) -> ManifestNode {
         fqn: vec!["jaffle".into(), name.into()],
         alias: name.into(),
         checksum: FileHash::sha256(name.as_bytes()),
-        config: config_defaults::for_resource_type(resource_type),
+        config: config_defaults::for_resource_type(resource_type).into(),
         created_at: 1_704_067_200.5,
         language: "sql".into(),
         raw_code: format!("select 1 as {name}"),

@@ -45,12 +45,8 @@ pub fn contract_of(node: &Node) -> Option<Contract> {
         .filter_map(|(name, c)| {
             Some(ContractColumn {
                 name: name.clone(),
-                data_type: c.get("data_type")?.as_str()?.to_string(),
-                constraints: c
-                    .get("constraints")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
+                data_type: c.data_type.clone()?,
+                constraints: c.constraints.clone(),
             })
         })
         .collect();
@@ -113,7 +109,7 @@ pub fn check(node: &Node, properties: Option<&std::sync::Arc<str>>) -> Option<Di
     let untyped: Vec<&str> = node
         .columns
         .iter()
-        .filter(|(_, c)| c.get("data_type").and_then(Value::as_str).is_none())
+        .filter(|(_, c)| c.data_type.is_none())
         .map(|(n, _)| n.as_str())
         .collect();
     let first = untyped.first()?;

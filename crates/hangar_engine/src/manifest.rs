@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hangar_artifacts::manifest::{
-    ColumnInfo, Contract, DependsOn, Docs, FileHash, InjectedCte, LazyNodes, MacroDependsOnList,
-    Manifest, ManifestDoc, ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, Quoting,
-    RefArgs, ResourceType as ArtifactType, TestMetadata,
+    Contract, DependsOn, FileHash, InjectedCte, LazyNodes, MacroDependsOnList, Manifest,
+    ManifestDoc, ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, Quoting, RefArgs,
+    ResourceType as ArtifactType, TestMetadata,
 };
 use hangar_artifacts::run_results::{
     AdapterResponse, RunResult, RunResults, RunStatus, TimingInfo,
@@ -15,7 +15,6 @@ use hangar_artifacts::run_results::{
 use hangar_artifacts::{ArtifactMetadata, dbt_timestamp, unix_seconds, write_json};
 use hangar_graph::ResourceType;
 use hangar_project::{Diagnostic, codes};
-use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use crate::Failure;
@@ -189,19 +188,6 @@ fn project_quoting(session: &Session) -> Quoting {
     }
 }
 
-fn columns(map: &crate::node::Columns) -> IndexMap<String, ColumnInfo> {
-    map.iter()
-        .map(|(name, v)| {
-            let info: ColumnInfo =
-                serde_json::from_value(v.clone()).unwrap_or_else(|_| ColumnInfo {
-                    name: name.clone(),
-                    ..ColumnInfo::default()
-                });
-            (name.clone(), info)
-        })
-        .collect()
-}
-
 fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -> ManifestNode {
     let contract = node
         .config
@@ -228,17 +214,17 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
                 checksum: node.checksum.clone(),
             }
         },
-        config: (*node.config).clone(),
+        config: node.config.clone(),
         tags: node.tags.clone(),
         description: node.description.clone(),
-        columns: columns(&node.columns),
+        columns: node.columns.clone(),
         meta: node.meta.clone(),
         group: node
             .config
             .get("group")
             .and_then(Value::as_str)
             .map(str::to_string),
-        docs: serde_json::from_value::<Docs>(node.docs.clone()).unwrap_or_default(),
+        docs: node.docs.clone(),
         patch_path: node.patch_path.clone(),
         build_path: None,
         unrendered_config: node.unrendered_config.clone(),
@@ -332,7 +318,7 @@ fn manifest_source(s: &SourceNode, created_at: f64) -> ManifestSource {
         freshness: serde_json::from_value(s.freshness.clone()).ok(),
         external: (!s.external.is_null()).then(|| s.external.clone()),
         description: s.description.clone(),
-        columns: columns(&s.columns),
+        columns: s.columns.clone(),
         meta: s.meta.clone(),
         source_meta: s.source_meta.clone(),
         tags: s.tags.clone(),

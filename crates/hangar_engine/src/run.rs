@@ -805,11 +805,8 @@ impl NodeRunner<'_> {
         }
         if column_docs {
             for (name, col) in &node.columns {
-                if let Some(desc) = col
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .filter(|d| !d.is_empty())
-                {
+                if !col.description.is_empty() {
+                    let desc = &col.description;
                     statements.extend(self.adapter.sql_comment(&r, kind, Some(name), desc));
                 }
             }

@@ -159,11 +159,11 @@ pub fn draft(
         fqn,
         raw_code: code,
         checksum: file.checksum.clone(),
-        unrendered_config: unrendered,
+        unrendered_config: crate::node::share_config(unrendered),
         tags,
         root_path: (rt == ResourceType::Seed).then(|| package.root.to_string_lossy().into_owned()),
         abs_path: file.abs_path.clone(),
-        ..Node::new(rt, &package.name, name, config)
+        ..Node::new(rt, &package.name, name, crate::node::share_config(config))
     }
 }
 

@@ -103,7 +103,7 @@ fn test_node(
         path: format!("{}.sql", spec.compiled_name),
         fqn,
         raw_code,
-        unrendered_config: folder.unrendered,
+        unrendered_config: crate::node::share_config(folder.unrendered),
         description: spec.description.clone(),
         tags,
         refs,
@@ -112,7 +112,12 @@ fn test_node(
         test: Some(test),
         alias: spec.compiled_name.clone(),
         abs_path: package.root.join(&file.path),
-        ..Node::new(ResourceType::Test, &package.name, &spec.name, folder.config)
+        ..Node::new(
+            ResourceType::Test,
+            &package.name,
+            &spec.name,
+            crate::node::share_config(folder.config),
+        )
     })
 }
 

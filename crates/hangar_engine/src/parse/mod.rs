@@ -115,8 +115,14 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
     }
     render_source_fields(session, &resolver, &mut sources, &mut diagnostics);
     let mut tests = yaml_tests(session, &property_files, &nodes, &sources, &mut diagnostics);
-    render_test_configs(session, &resolver, &mut tests, &mut diagnostics);
-    nodes.extend(tests);
+    for batch in &mut tests {
+        render_test_configs(session, &resolver, batch, &mut diagnostics);
+    }
+    // Tens of thousands of nodes: grow once, copy each test once.
+    nodes.reserve(tests.iter().map(Vec::len).sum());
+    for batch in tests {
+        nodes.extend(batch);
+    }
 
     let (enabled, disabled) = split_disabled(nodes);
     let mut nodes = check_duplicates(enabled, &mut diagnostics);
@@ -419,6 +425,7 @@ fn render_for_parse(
         ResourceType::Seed | ResourceType::Operation
     ) {
         finish_config(&mut node);
+        node.share_configs();
         return (node, None);
     }
     let input = NodeInput {
@@ -440,11 +447,18 @@ fn render_for_parse(
         Ok(out) => out,
         Err(d) => {
             finish_config(&mut node);
+            node.share_configs();
             return (node, Some(d));
         }
     };
-    hangar_project::config::merge_config(Arc::make_mut(&mut node.config), &out.config);
-    hangar_project::config::merge_config(&mut node.unrendered_config, &out.config);
+    // Configs are shared between nodes: copy one only to change it.
+    if !out.config.is_empty() {
+        hangar_project::config::merge_config(Arc::make_mut(&mut node.config), &out.config);
+        hangar_project::config::merge_config(
+            Arc::make_mut(&mut node.unrendered_config),
+            &out.config,
+        );
+    }
     node.refs = out
         .refs
         .into_iter()
@@ -458,6 +472,7 @@ fn render_for_parse(
     node.sources = out.sources;
     node.depends_on_macros = out.macros_called.into_iter().collect();
     finish_config(&mut node);
+    node.share_configs();
     let problem = check_materialization(&node).err();
     (node, problem)
 }
@@ -496,14 +511,15 @@ fn check_materialization(node: &Node) -> Result<(), Diagnostic> {
     Err(d)
 }
 
-/// Generic tests declared on models, seeds, snapshots and sources.
+/// Generic tests declared on models, seeds, snapshots and sources, in
+/// batches (one per YAML entry) so that no large list is copied twice.
 fn yaml_tests(
     session: &Session,
     files: &[&hangar_project::properties::PropertyFile],
     nodes: &[Node],
     sources: &BTreeMap<String, SourceNode>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Node> {
+) -> Vec<Vec<Node>> {
     let root = session.root_package();
     let node_ids: std::collections::HashMap<(ResourceType, &str, &str), &str> = nodes
         .iter()
@@ -588,9 +604,9 @@ fn yaml_tests(
             (nodes, problems)
         })
         .collect();
-    let mut tests = Vec::new();
+    let mut tests = Vec::with_capacity(built.len());
     for (nodes, problems) in built {
-        tests.extend(nodes);
+        tests.push(nodes);
         diagnostics.extend(problems);
     }
     tests
@@ -680,6 +696,7 @@ fn render_test_configs(
             {
                 Ok(rendered) => {
                     Arc::make_mut(&mut test.config).insert(key, Value::String(rendered));
+                    crate::node::reshare_config(&mut test.config);
                 }
                 Err(d) => diagnostics.push(d),
             }
@@ -687,17 +704,14 @@ fn render_test_configs(
     }
 }
 
-fn split_disabled(nodes: Vec<Node>) -> (Vec<Node>, BTreeMap<String, Vec<Node>>) {
-    let mut enabled = Vec::with_capacity(nodes.len());
+/// Takes the disabled nodes out in place: the enabled ones, most of a large
+/// project, are not copied.
+fn split_disabled(mut nodes: Vec<Node>) -> (Vec<Node>, BTreeMap<String, Vec<Node>>) {
     let mut disabled: BTreeMap<String, Vec<Node>> = BTreeMap::new();
-    for n in nodes {
-        if n.enabled() {
-            enabled.push(n);
-        } else {
-            disabled.entry(n.unique_id.clone()).or_default().push(n);
-        }
+    for n in nodes.extract_if(.., |n| !n.enabled()) {
+        disabled.entry(n.unique_id.clone()).or_default().push(n);
     }
-    (enabled, disabled)
+    (nodes, disabled)
 }
 
 fn check_duplicates(nodes: Vec<Node>, diagnostics: &mut Vec<Diagnostic>) -> BTreeMap<String, Node> {

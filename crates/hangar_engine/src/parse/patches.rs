@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use hangar_artifacts::manifest::{ColumnConfig, ColumnInfo};
 use hangar_graph::ResourceType;
 use hangar_project::config::merge_config;
 use hangar_project::properties::{ColumnDef, NodePatch, PropertyFile};
@@ -72,8 +73,14 @@ pub fn apply_patch(node: &mut Node, patch: &PatchRef<'_>) {
     if !p.docs.is_empty() {
         patch_config.insert("docs".into(), Value::Object(p.docs.clone()));
     }
-    merge_config(std::sync::Arc::make_mut(&mut node.config), &patch_config);
-    merge_config(&mut node.unrendered_config, &patch_config);
+    // Configs are shared between nodes: copy one only to change it.
+    if !patch_config.is_empty() {
+        merge_config(std::sync::Arc::make_mut(&mut node.config), &patch_config);
+        merge_config(
+            std::sync::Arc::make_mut(&mut node.unrendered_config),
+            &patch_config,
+        );
+    }
     node.description = p.description.clone().unwrap_or_default();
     node.columns = columns_json(&p.columns);
     node.patch_path = Some(format!(
@@ -97,23 +104,22 @@ pub fn columns_json(columns: &[ColumnDef]) -> crate::node::Columns {
     columns
         .iter()
         .map(|c| {
-            let meta = Value::Object(c.meta.clone());
-            let tags = json!(c.tags);
-            (
-                c.name.clone(),
-                json!({
-                    "name": c.name,
-                    "description": c.description.clone().unwrap_or_default(),
-                    "meta": meta,
-                    "data_type": c.data_type,
-                    "constraints": c.constraints,
-                    "quote": c.quote,
-                    "config": {"meta": meta, "tags": tags},
-                    "tags": tags,
-                    "granularity": null,
-                    "doc_blocks": [],
-                }),
-            )
+            let info = ColumnInfo {
+                name: c.name.clone(),
+                description: c.description.clone().unwrap_or_default(),
+                meta: c.meta.clone(),
+                data_type: c.data_type.clone(),
+                constraints: c.constraints.clone(),
+                quote: c.quote,
+                config: ColumnConfig {
+                    meta: c.meta.clone(),
+                    tags: c.tags.clone(),
+                },
+                tags: c.tags.clone(),
+                granularity: None,
+                doc_blocks: Vec::new(),
+            };
+            (c.name.clone(), info)
         })
         .collect()
 }
@@ -128,6 +134,6 @@ pub fn finish_config(node: &mut Node) {
         .cloned()
         .unwrap_or_default();
     if let Some(docs) = node.config.get("docs").filter(|d| d.is_object()) {
-        node.docs = docs.clone();
+        node.docs = serde_json::from_value(docs.clone()).unwrap_or_default();
     }
 }

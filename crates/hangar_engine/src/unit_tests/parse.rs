@@ -147,7 +147,7 @@ fn unit_test_node(
         abs_path: place.package.root.join(&place.file.path),
         ..Node::new(ResourceType::UnitTest, package, name, config)
     };
-    node.unrendered_config = unrendered;
+    node.unrendered_config = crate::node::share_config(unrendered);
     crate::parse::finish_node_config(&mut node);
     node.unit = Some(Box::new(UnitTestData {
         model_id: model.unique_id.clone(),
