@@ -9,6 +9,19 @@ mod output;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// With transparent huge pages the kernel zeroes 2 MB at each first touch of
+/// the heap. A 10,000-model parse spent 0.55-1.0 s of system time on that
+/// on a 2-core VM, against 0.3 s with 4 KB pages (wall median 1.68 s against
+/// 1.40 s), so hangar opts its own process out. Best effort: a kernel that
+/// refuses changes nothing but speed.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +45,7 @@ const EXIT_ERROR: u8 = 2;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
+    disable_transparent_huge_pages();
     let cli = Cli::parse();
     let style = Style::new(cli.global.log_format, cli.global.no_color, cli.global.quiet);
     match dispatch(&cli, style) {
