@@ -136,7 +136,7 @@ fn temp_file_name(path: &Path) -> String {
 /// through `fill`, like [`write_json`].
 pub fn write_with(
     path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    fill: impl FnOnce(&mut (dyn Write + Send)) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,

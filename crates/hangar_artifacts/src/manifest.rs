@@ -6,7 +6,7 @@
 //! is therefore one struct with every field, serialised by hand so that each
 //! resource type gets exactly dbt's keys, in dbt's order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
@@ -94,8 +94,8 @@ impl Manifest {
 
     /// Write the manifest as compact JSON. The nodes (most of a large
     /// manifest) are serialized in parallel, a batch at a time, so memory
-    /// holds one batch rather than the whole file.
-    pub fn write_json_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    /// holds a few batches rather than the whole file.
+    pub fn write_json_to(&self, out: &mut (dyn std::io::Write + Send)) -> std::io::Result<()> {
         self.write_json_with(out, &LazyNodes::default())
     }
 
@@ -104,11 +104,9 @@ impl Manifest {
     /// `lazy` ids must not also be in `self.nodes`.
     pub fn write_json_with(
         &self,
-        out: &mut dyn std::io::Write,
+        out: &mut (dyn std::io::Write + Send),
         lazy: &LazyNodes<'_>,
     ) -> std::io::Result<()> {
-        use rayon::prelude::*;
-        const BATCH: usize = 4096;
         out.write_all(b"{\"metadata\":")?;
         serde_json::to_writer(&mut *out, &self.metadata)?;
         out.write_all(b",\"nodes\":{")?;
@@ -119,35 +117,7 @@ impl Manifest {
             .chain(lazy.ids.iter().map(|id| NodeEntry::Lazy(id)))
             .collect();
         entries.sort_by(|a, b| a.id().cmp(b.id()));
-        for (batch_index, batch) in entries.chunks(BATCH).enumerate() {
-            let parts: Vec<serde_json::Result<Vec<u8>>> = batch
-                .par_chunks(256)
-                .map(|chunk| {
-                    let mut buf = Vec::with_capacity(chunk.len() * 2048);
-                    for (i, entry) in chunk.iter().enumerate() {
-                        if i > 0 {
-                            buf.push(b',');
-                        }
-                        serde_json::to_writer(&mut buf, entry.id())?;
-                        buf.push(b':');
-                        match entry {
-                            NodeEntry::Made(_, node) => serde_json::to_writer(&mut buf, node)?,
-                            NodeEntry::Lazy(id) => {
-                                let node = lazy.make.and_then(|make| make(id));
-                                serde_json::to_writer(&mut buf, &node)?
-                            }
-                        }
-                    }
-                    Ok(buf)
-                })
-                .collect();
-            for (i, part) in parts.into_iter().enumerate() {
-                if batch_index > 0 || i > 0 {
-                    out.write_all(b",")?;
-                }
-                out.write_all(&part?)?;
-            }
-        }
+        write_node_entries(&entries, lazy, out)?;
         out.write_all(b"}")?;
         let fields: [(&str, &dyn erased::Json); 15] = [
             ("sources", &self.sources),
@@ -186,43 +156,114 @@ impl Manifest {
         &mut self,
         lazy: impl Iterator<Item = (&'a str, &'a [String])>,
     ) {
-        let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (id, node) in &self.nodes {
-            parents.insert(id.clone(), node.depends_on.nodes.iter().cloned().collect());
-        }
-        for (id, depends_on) in lazy {
-            parents.insert(id.to_string(), depends_on.iter().cloned().collect());
-        }
-        for id in self.sources.keys() {
-            parents.insert(id.clone(), BTreeSet::new());
-        }
-        let untyped = [
-            &self.exposures,
-            &self.metrics,
-            &self.semantic_models,
-            &self.saved_queries,
-            &self.unit_tests,
-        ];
-        for resources in untyped {
-            for (id, resource) in resources {
-                parents.insert(id.clone(), depends_on_nodes(resource));
+        // Built on borrowed ids and copied once at the end: a large project
+        // has tens of thousands of entries and more edges.
+        let (parent_map, child_map) = {
+            let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            let as_strs = |ids: &'a [String]| ids.iter().map(String::as_str).collect::<Vec<_>>();
+            for (id, node) in &self.nodes {
+                parents.insert(
+                    id,
+                    node.depends_on.nodes.iter().map(String::as_str).collect(),
+                );
             }
-        }
-        let mut children: BTreeMap<String, BTreeSet<String>> = parents
-            .keys()
-            .map(|id| (id.clone(), BTreeSet::new()))
-            .collect();
-        for (child, its_parents) in &parents {
-            for parent in its_parents {
-                children
-                    .entry(parent.clone())
-                    .or_default()
-                    .insert(child.clone());
+            for (id, depends_on) in lazy {
+                parents.insert(id, as_strs(depends_on));
             }
-        }
-        self.parent_map = into_sorted_lists(parents);
-        self.child_map = into_sorted_lists(children);
+            for id in self.sources.keys() {
+                parents.insert(id, Vec::new());
+            }
+            let untyped = [
+                &self.exposures,
+                &self.metrics,
+                &self.semantic_models,
+                &self.saved_queries,
+                &self.unit_tests,
+            ];
+            for resources in untyped {
+                for (id, resource) in resources {
+                    parents.insert(id, depends_on_nodes(resource));
+                }
+            }
+            for list in parents.values_mut() {
+                list.sort_unstable();
+                list.dedup();
+            }
+            let mut children: BTreeMap<&str, Vec<&str>> =
+                parents.keys().map(|id| (*id, Vec::new())).collect();
+            // Children are pushed in the parents' key order, so each list
+            // comes out sorted and, parents being deduplicated, unique.
+            for (child, its_parents) in &parents {
+                for parent in its_parents {
+                    children.entry(parent).or_default().push(child);
+                }
+            }
+            (owned_lists(parents), owned_lists(children))
+        };
+        self.parent_map = parent_map;
+        self.child_map = child_map;
     }
+}
+
+/// Writes `"id":{node}` entries, comma-separated. Batches are serialized
+/// in parallel while a writer thread writes the previous one: writing a
+/// 100 MB manifest costs the kernel as much as serializing it.
+fn write_node_entries(
+    entries: &[NodeEntry<'_>],
+    lazy: &LazyNodes<'_>,
+    out: &mut (dyn std::io::Write + Send),
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    const BATCH: usize = 4096;
+    std::thread::scope(|scope| {
+        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            let mut first = true;
+            for parts in received {
+                for part in parts {
+                    if !first {
+                        out.write_all(b",")?;
+                    }
+                    first = false;
+                    out.write_all(&part)?;
+                }
+            }
+            Ok(())
+        });
+        for batch in entries.chunks(BATCH) {
+            let parts = batch
+                .par_chunks(256)
+                .map(|chunk| serialize_entries(chunk, lazy))
+                .collect::<serde_json::Result<Vec<Vec<u8>>>>()?;
+            if batches.send(parts).is_err() {
+                // The writer stopped on an error, reported below.
+                break;
+            }
+        }
+        drop(batches);
+        writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the manifest writer thread panicked")))
+    })
+}
+
+fn serialize_entries(chunk: &[NodeEntry<'_>], lazy: &LazyNodes<'_>) -> serde_json::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(chunk.len() * 2048);
+    for (i, entry) in chunk.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        serde_json::to_writer(&mut buf, entry.id())?;
+        buf.push(b':');
+        match entry {
+            NodeEntry::Made(_, node) => serde_json::to_writer(&mut buf, node)?,
+            NodeEntry::Lazy(id) => {
+                let node = lazy.make.and_then(|make| make(id));
+                serde_json::to_writer(&mut buf, &node)?
+            }
+        }
+    }
+    Ok(buf)
 }
 
 /// Makes one manifest node from its unique id, while it is written.
@@ -262,22 +303,20 @@ mod erased {
     }
 }
 
-fn depends_on_nodes(resource: &Value) -> BTreeSet<String> {
+fn depends_on_nodes(resource: &Value) -> Vec<&str> {
     resource
         .pointer("/depends_on/nodes")
         .and_then(Value::as_array)
-        .map(|ids| {
-            ids.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
 }
 
-fn into_sorted_lists(map: BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, Vec<String>> {
+fn owned_lists(map: BTreeMap<&str, Vec<&str>>) -> BTreeMap<String, Vec<String>> {
     map.into_iter()
-        .map(|(id, set)| (id, set.into_iter().collect()))
+        .map(|(id, list)| {
+            let list = list.into_iter().map(str::to_string).collect();
+            (id.to_string(), list)
+        })
         .collect()
 }
 

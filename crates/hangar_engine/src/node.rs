@@ -13,7 +13,11 @@ pub type SharedConfig = Arc<Map<String, Value>>;
 /// repeat a handful of configs across tens of thousands of nodes (10,000
 /// synthetic models have 8 distinct configs), so sharing them cuts parse
 /// memory by a third and the page faults that come with it.
-static CONFIG_POOL: LazyLock<Mutex<HashSet<SharedConfig>>> = LazyLock::new(Default::default);
+static CONFIG_POOL: LazyLock<Mutex<ConfigSet>> = LazyLock::new(Default::default);
+
+/// Hashing every config map with std's SipHash showed in profiles; the pool
+/// needs no protection against crafted keys.
+type ConfigSet = HashSet<SharedConfig, foldhash::fast::FixedState>;
 
 /// The pooled copy of `config`, added to the pool if it is new.
 pub fn share_config(config: Map<String, Value>) -> SharedConfig {
