@@ -31,6 +31,7 @@ use std::sync::Arc;
 
 use hangar_project::diagnostic::Diagnostic;
 
+pub use printf::py_str_repr;
 pub use relation::{Policy, Relation};
 
 /// One macro file of some package.

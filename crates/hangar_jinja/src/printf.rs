@@ -407,7 +407,7 @@ pub(crate) fn python_repr(value: &Value) -> String {
     }
     match value.kind() {
         ValueKind::Undefined => "Undefined".into(),
-        ValueKind::String => string_repr(value.as_str().unwrap_or_default()),
+        ValueKind::String => py_str_repr(value.as_str().unwrap_or_default()),
         _ => python_str(value),
     }
 }
@@ -440,8 +440,10 @@ fn container_repr(value: &Value, kind: Container) -> String {
     }
 }
 
-/// Quotes like Python: single quotes unless the text has `'` and no `"`.
-fn string_repr(text: &str) -> String {
+/// Python's `repr()` of a `str`: single quotes unless the text holds a
+/// single quote and no double quote; backslashes and control characters
+/// escaped.
+pub fn py_str_repr(text: &str) -> String {
     let quote = if text.contains('\'') && !text.contains('"') {
         '"'
     } else {

@@ -1,30 +1,10 @@
 //! Rendering speed of ordinary model templates. Ignored by default; run with
 //! `cargo test --release -p hangar_jinja --test bench_render -- --ignored --nocapture`.
 
-use std::sync::Arc;
+mod support;
 
-use hangar_jinja::{Jinja, JinjaConfig, MacroSource, NodeInput, Phase, Relation, Resolver};
-
-struct Names;
-
-impl Resolver for Names {
-    fn resolve_ref(
-        &self,
-        _package: Option<&str>,
-        name: &str,
-        _version: Option<&str>,
-    ) -> Result<Relation, String> {
-        Ok(Relation::new(Some("db"), "main", name))
-    }
-
-    fn resolve_source(&self, source: &str, table: &str) -> Result<Relation, String> {
-        Ok(Relation::new(Some("raw"), source, table))
-    }
-
-    fn doc(&self, _package: Option<&str>, _name: &str) -> Option<String> {
-        None
-    }
-}
+use hangar_jinja::{NodeInput, Phase};
+use support::{Names, jinja_with_macros};
 
 const MACROS: &str = "{% macro cents(col) %}({{ col }} / 100)::numeric(16, 2){% endmacro %}
 {% macro col_list(cols, prefix='') %}{% for c in cols %}{{ prefix ~ c }}{% if not loop.last %}, {% endif %}{% endfor %}{% endmacro %}";
@@ -52,16 +32,7 @@ const MODELS: &[(&str, &str)] = &[
 #[test]
 #[ignore = "benchmark; run explicitly in release"]
 fn render_speed() {
-    let macros = vec![MacroSource {
-        package: "proj".into(),
-        path: "macros/m.sql".into(),
-        contents: Arc::from(MACROS),
-    }];
-    let config = JinjaConfig {
-        root_package: "proj".into(),
-        ..JinjaConfig::default()
-    };
-    let (jinja, diagnostics) = Jinja::new(config, macros);
+    let (jinja, diagnostics) = jinja_with_macros(MACROS);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let n = 10_000;
     for (label, sql) in MODELS {

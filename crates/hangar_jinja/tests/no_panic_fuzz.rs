@@ -1,30 +1,10 @@
 //! Broken templates and macro files give errors, never panics: a small
 //! deterministic fuzz over the fragments the expression rewriter looks at.
 
-use std::sync::Arc;
+mod support;
 
-use hangar_jinja::{Jinja, JinjaConfig, MacroSource, NodeInput, Phase, Relation, Resolver};
-
-struct Names;
-
-impl Resolver for Names {
-    fn resolve_ref(
-        &self,
-        _package: Option<&str>,
-        name: &str,
-        _version: Option<&str>,
-    ) -> Result<Relation, String> {
-        Ok(Relation::new(Some("db"), "main", name))
-    }
-
-    fn resolve_source(&self, source: &str, table: &str) -> Result<Relation, String> {
-        Ok(Relation::new(Some("raw"), source, table))
-    }
-
-    fn doc(&self, _package: Option<&str>, _name: &str) -> Option<String> {
-        None
-    }
-}
+use hangar_jinja::{NodeInput, Phase};
+use support::{Names, jinja_with_macros};
 
 const FRAGMENTS: &[&str] = &[
     "{{",
@@ -103,16 +83,7 @@ fn random_templates_never_panic() {
         );
         let model = random_text(&mut state);
         let outcome = std::panic::catch_unwind(|| {
-            let sources = vec![MacroSource {
-                package: "proj".into(),
-                path: "macros/m.sql".into(),
-                contents: Arc::from(macros.as_str()),
-            }];
-            let config = JinjaConfig {
-                root_package: "proj".into(),
-                ..JinjaConfig::default()
-            };
-            let (jinja, _diagnostics) = Jinja::new(config, sources);
+            let (jinja, _diagnostics) = jinja_with_macros(&macros);
             let node = NodeInput::new(Phase::Compile, "proj", "models/m.sql", &model);
             let _ = jinja.render_node(&node, &Names, None);
         });

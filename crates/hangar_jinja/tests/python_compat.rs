@@ -2,45 +2,13 @@
 //! `%` formatting, datetime arithmetic, `caller()` with arguments and
 //! mutable nested literals. Each test renders a model and checks the SQL.
 
-use std::sync::Arc;
+mod support;
 
-use hangar_jinja::{Jinja, JinjaConfig, MacroSource, NodeInput, Phase, Relation, Resolver};
+use hangar_jinja::{NodeInput, Phase};
+use support::{Names, jinja_with_macros};
 
-struct Names;
-
-impl Resolver for Names {
-    fn resolve_ref(
-        &self,
-        _package: Option<&str>,
-        name: &str,
-        _version: Option<&str>,
-    ) -> Result<Relation, String> {
-        Ok(Relation::new(Some("db"), "main", name))
-    }
-
-    fn resolve_source(&self, source: &str, table: &str) -> Result<Relation, String> {
-        Ok(Relation::new(Some("raw"), source, table))
-    }
-
-    fn doc(&self, _package: Option<&str>, _name: &str) -> Option<String> {
-        None
-    }
-}
-
-fn jinja(macros: &str) -> Jinja {
-    let config = JinjaConfig {
-        root_package: "proj".into(),
-        run_started_at: chrono::DateTime::parse_from_rfc3339("2026-11-22T01:02:03.456789Z")
-            .expect("valid date")
-            .with_timezone(&chrono::Utc),
-        ..JinjaConfig::default()
-    };
-    let sources = vec![MacroSource {
-        package: "proj".into(),
-        path: "macros/m.sql".into(),
-        contents: Arc::from(macros),
-    }];
-    let (jinja, diagnostics) = Jinja::new(config, sources);
+fn jinja(macros: &str) -> hangar_jinja::Jinja {
+    let (jinja, diagnostics) = jinja_with_macros(macros);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     jinja
 }
