@@ -248,6 +248,7 @@ fn write_node_entries(
 }
 
 fn serialize_entries(chunk: &[NodeEntry<'_>], lazy: &LazyNodes<'_>) -> serde_json::Result<Vec<u8>> {
+    let _cache = config_json::CacheScope::enter();
     let mut buf = Vec::with_capacity(chunk.len() * 2048);
     for (i, entry) in chunk.iter().enumerate() {
         if i > 0 {
@@ -264,6 +265,67 @@ fn serialize_entries(chunk: &[NodeEntry<'_>], lazy: &LazyNodes<'_>) -> serde_jso
         }
     }
     Ok(buf)
+}
+
+/// Config maps are shared between nodes (a large project has a handful of
+/// distinct model configs), so while a batch of nodes is written each shared
+/// map is serialized once and its JSON text reused. Output is unchanged.
+mod config_json {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::collections::hash_map::Entry;
+
+    use serde::{Serialize, Serializer};
+    use serde_json::value::RawValue;
+
+    use crate::SharedJsonMap;
+
+    /// The maps seen in this scope, by address; each entry holds its map, so
+    /// an address cannot be reused by another map while the scope lasts.
+    type Cache = HashMap<*const crate::JsonMap, (SharedJsonMap, Box<RawValue>)>;
+
+    thread_local! {
+        static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
+    }
+
+    /// Caching is on for the current thread while this value lives.
+    pub struct CacheScope(());
+
+    impl CacheScope {
+        pub fn enter() -> CacheScope {
+            CACHE.with(|c| *c.borrow_mut() = Some(HashMap::new()));
+            CacheScope(())
+        }
+    }
+
+    impl Drop for CacheScope {
+        fn drop(&mut self) {
+            CACHE.with(|c| *c.borrow_mut() = None);
+        }
+    }
+
+    pub struct Cached<'a>(pub &'a SharedJsonMap);
+
+    impl Serialize for Cached<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let map = self.0;
+            CACHE.with(|c| {
+                // Config maps hold no `Cached` values: this borrow is never re-entered.
+                let mut slot = c.borrow_mut();
+                let Some(cache) = slot.as_mut() else {
+                    return (**map).serialize(serializer);
+                };
+                let entry = match cache.entry(std::sync::Arc::as_ptr(map)) {
+                    Entry::Occupied(entry) => entry.into_mut(),
+                    Entry::Vacant(slot) => match serde_json::value::to_raw_value(&**map) {
+                        Ok(json) => slot.insert((map.clone(), json)),
+                        Err(_) => return (**map).serialize(serializer),
+                    },
+                };
+                entry.1.serialize(serializer)
+            })
+        }
+    }
 }
 
 /// Makes one manifest node from its unique id, while it is written.
@@ -686,7 +748,7 @@ fn serialize_parsed_fields<M: SerializeMap>(
     map.serialize_entry("fqn", &node.fqn)?;
     map.serialize_entry("alias", &node.alias)?;
     map.serialize_entry("checksum", &node.checksum)?;
-    map.serialize_entry("config", &*node.config)?;
+    map.serialize_entry("config", &config_json::Cached(&node.config))?;
     map.serialize_entry("tags", &node.tags)?;
     map.serialize_entry("description", &node.description)?;
     map.serialize_entry("columns", &node.columns)?;
@@ -695,7 +757,10 @@ fn serialize_parsed_fields<M: SerializeMap>(
     map.serialize_entry("docs", &node.docs)?;
     map.serialize_entry("patch_path", &node.patch_path)?;
     map.serialize_entry("build_path", &node.build_path)?;
-    map.serialize_entry("unrendered_config", &*node.unrendered_config)?;
+    map.serialize_entry(
+        "unrendered_config",
+        &config_json::Cached(&node.unrendered_config),
+    )?;
     map.serialize_entry("created_at", &node.created_at)?;
     map.serialize_entry("relation_name", &node.relation_name)?;
     map.serialize_entry("raw_code", &node.raw_code)?;

@@ -470,11 +470,21 @@ fn catalog_snapshot() {
 #[test]
 fn parallel_manifest_json_is_byte_identical_to_serde() {
     let mut manifest = built_manifest();
+    // Nodes share config maps, as the engine's do: the writer serializes a
+    // shared map once per batch and must still write each node's own.
+    let shared = model().config;
+    let mut other = (*shared).clone();
+    other.insert("materialized".into(), json!("table"));
+    let other: hangar_artifacts::SharedJsonMap = other.into();
     // Enough nodes to span several batches of parallel chunks.
     for i in 0..9000 {
         let mut n = model();
         n.unique_id = format!("model.jaffle.m{i:04}");
         n.name = format!("m{i:04}");
+        n.config = if i % 3 == 0 { other.clone() } else { shared.clone() };
+        if i % 2 == 0 {
+            n.unrendered_config = other.clone();
+        }
         manifest.nodes.insert(n.unique_id.clone(), n);
     }
     let parallel = manifest.to_json().expect("serialize");

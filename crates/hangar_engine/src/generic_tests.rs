@@ -4,7 +4,7 @@
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
-use crate::pyrepr::{hashable_repr, py_str};
+use crate::pyrepr::{push_str_repr, py_str, write_hashable_map};
 
 /// Keys of a test entry that are configs rather than macro arguments.
 const CONFIG_ARGS: &[&str] = &[
@@ -78,9 +78,23 @@ impl GenericTest {
     }
 
     fn hash(&self) -> String {
-        let text = format!("{}{}", self.name, hashable_repr(&self.test_metadata()));
-        let digest = hex::encode(Md5::digest(text.as_bytes()));
+        let digest = hex::encode(Md5::digest(self.hash_input().as_bytes()));
         digest[digest.len() - 10..].to_string()
+    }
+
+    /// `name + repr(hashable(test_metadata))`, written without building
+    /// `test_metadata` (its keys in sorted order: kwargs, name, namespace).
+    fn hash_input(&self) -> String {
+        let mut text = String::with_capacity(self.name.len() + 256);
+        text.push_str(&self.name);
+        text.push_str("{'kwargs': ");
+        write_hashable_map(&self.kwargs, &mut text);
+        text.push_str(", 'name': ");
+        push_str_repr(&self.test_name, &mut text);
+        text.push_str(", 'namespace': ");
+        push_str_repr(self.namespace.as_deref().unwrap_or("None"), &mut text);
+        text.push('}');
+        text
     }
 
     /// The macro to call, e.g. `test_unique` or `dbt_utils.test_expression_is_true`.
@@ -356,6 +370,25 @@ mod tests {
                 .starts_with("test.hanger.unique_stg_members_member_id.")
         );
         assert_eq!(t.unique_id("hanger").rsplit('.').next().unwrap().len(), 10);
+    }
+
+    #[test]
+    fn hash_input_is_name_plus_repr_of_test_metadata() {
+        let entries = [
+            json!("unique"),
+            json!({"accepted_values": {"values": ["a", "it's", 1, 2.0, true, null]}}),
+            json!({"dbt_utils.expression_is_true": {"expression": "a \\ b\n", "config": {"severity": "warn"}}}),
+            json!({"relationships": {"arguments": {"to": "ref('x')", "field": "é"}}}),
+        ];
+        for entry in entries {
+            let t = build_generic_test(&entry, &model("orders"), Some("status")).unwrap();
+            let expected = format!(
+                "{}{}",
+                t.name,
+                crate::pyrepr::hashable_repr(&t.test_metadata())
+            );
+            assert_eq!(t.hash_input(), expected, "{entry}");
+        }
     }
 
     #[test]

@@ -16,20 +16,7 @@ pub fn hashable_repr(value: &Value) -> String {
 
 fn write_hashable(value: &Value, out: &mut String) {
     match value {
-        Value::Object(map) => {
-            out.push('{');
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(&py_str_repr(key));
-                out.push_str(": ");
-                write_hashable(&map[key.as_str()], out);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => write_hashable_map(map, out),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -40,7 +27,39 @@ fn write_hashable(value: &Value, out: &mut String) {
             }
             out.push(']');
         }
-        leaf => out.push_str(&py_str_repr(&py_str(leaf))),
+        Value::String(s) => push_str_repr(s, out),
+        leaf => push_str_repr(&py_str(leaf), out),
+    }
+}
+
+/// Appends the repr of a mapping, its keys sorted.
+pub fn write_hashable_map(map: &serde_json::Map<String, Value>, out: &mut String) {
+    out.push('{');
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by_key(|(key, _)| *key);
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push_str_repr(key, out);
+        out.push_str(": ");
+        write_hashable(value, out);
+    }
+    out.push('}');
+}
+
+/// Appends `repr(text)`. Most test arguments are plain printable ASCII
+/// without quotes or backslashes, whose repr is the text in single quotes.
+pub fn push_str_repr(text: &str, out: &mut String) {
+    if text
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'\'' && b != b'\\')
+    {
+        out.push('\'');
+        out.push_str(text);
+        out.push('\'');
+    } else {
+        out.push_str(&py_str_repr(text));
     }
 }
 

@@ -86,6 +86,24 @@ pub fn folder_config(tree: &Value, package: &str, fqn: &[String]) -> Map<String,
     result
 }
 
+/// Whether the tree has a level for the node itself (the last part of
+/// `fqn`), so that its config can differ from its folder's. When it does not,
+/// every node of a folder gets the same [`folder_config`].
+pub fn configures_leaf(tree: &Value, package: &str, fqn: &[String]) -> bool {
+    let Value::Object(root) = tree else {
+        return false;
+    };
+    let prefix = (fqn.first().map(String::as_str) != Some(package)).then_some(package);
+    let mut level = root;
+    for part in prefix.into_iter().chain(fqn.iter().map(String::as_str)) {
+        match level.get(part) {
+            Some(Value::Object(next)) => level = next,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// The configs set at one level of a tree, `+` stripped.
 fn level_configs(level: &Map<String, Value>) -> Map<String, Value> {
     let mut configs = Map::new();

@@ -1,15 +1,16 @@
 //! Nodes made from files: models, analyses, singular tests, snapshots and
 //! seeds, with the configuration their folders give them.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use hangar_graph::ResourceType;
-use hangar_project::config::{folder_config, merge_config};
+use hangar_project::config::{configures_leaf, folder_config, merge_config};
 use hangar_project::{Package, SourceFile};
 use serde_json::{Map, Value};
 
-use crate::node::Node;
+use crate::node::{Node, SharedConfig, share_config};
 
 /// Which project-file config tree configures a resource type.
 pub fn config_tree(config: &hangar_project::ProjectConfig, rt: ResourceType) -> &Value {
@@ -112,13 +113,62 @@ pub fn folder_configs(
     FolderConfig { config, unrendered }
 }
 
+/// A folder's configs as nodes hold them: shared, copied on write.
+#[derive(Clone)]
+pub struct SharedFolderConfig {
+    pub config: SharedConfig,
+    pub unrendered: SharedConfig,
+}
+
+/// [`folder_configs`] worked out once per folder and resource type: the nodes
+/// of a folder share one config unless the project file names a node itself.
+/// 30,000 tests in a handful of YAML folders make this matter.
+#[derive(Default)]
+pub struct FolderConfigMemo {
+    by_folder: Mutex<HashMap<String, SharedFolderConfig>>,
+}
+
+impl FolderConfigMemo {
+    pub fn get(
+        &self,
+        rt: ResourceType,
+        package: &Package,
+        root: &Package,
+        fqn: &[String],
+    ) -> SharedFolderConfig {
+        let names_node = |tree_owner: &Package| {
+            configures_leaf(config_tree(&tree_owner.config, rt), &package.name, fqn)
+        };
+        let Some((_, folder)) = fqn.split_last() else {
+            return share_folder_config(folder_configs(rt, package, root, fqn));
+        };
+        if names_node(package) || (!package.is_root && names_node(root)) {
+            return share_folder_config(folder_configs(rt, package, root, fqn));
+        }
+        let key = format!("{rt}\u{0}{}\u{0}{}", package.name, folder.join("\u{0}"));
+        let mut memo = self.by_folder.lock().unwrap_or_else(|e| e.into_inner());
+        memo.entry(key)
+            .or_insert_with(|| share_folder_config(folder_configs(rt, package, root, fqn)))
+            .clone()
+    }
+}
+
+fn share_folder_config(folder: FolderConfig) -> SharedFolderConfig {
+    SharedFolderConfig {
+        config: share_config(folder.config),
+        unrendered: share_config(folder.unrendered),
+    }
+}
+
 pub fn file_stem(path: &str) -> &str {
     let file = path.rsplit('/').next().unwrap_or(path);
     file.rsplit_once('.').map_or(file, |(stem, _)| stem)
 }
 
 /// A node for a file, before properties and rendering.
+#[allow(clippy::too_many_arguments)]
 pub fn draft(
+    memo: &FolderConfigMemo,
     rt: ResourceType,
     package: &Package,
     root: &Package,
@@ -151,7 +201,7 @@ pub fn draft(
             in_folder.to_string(),
         ),
     };
-    let FolderConfig { config, unrendered } = folder_configs(rt, package, root, &fqn);
+    let SharedFolderConfig { config, unrendered } = memo.get(rt, package, root, &fqn);
     let tags = string_list(config.get("tags"));
     Node {
         original_file_path: original.clone(),
@@ -159,11 +209,11 @@ pub fn draft(
         fqn,
         raw_code: code,
         checksum: file.checksum.clone(),
-        unrendered_config: crate::node::share_config(unrendered),
+        unrendered_config: unrendered,
         tags,
         root_path: (rt == ResourceType::Seed).then(|| package.root.to_string_lossy().into_owned()),
         abs_path: file.abs_path.clone(),
-        ..Node::new(rt, &package.name, name, crate::node::share_config(config))
+        ..Node::new(rt, &package.name, name, config)
     }
 }
 

@@ -8,7 +8,7 @@ use hangar_project::properties::{ColumnDef, PropertyFile, TestDef};
 use hangar_project::{Diagnostic, Package, codes};
 use serde_json::Value;
 
-use super::drafts::{folder_configs, fqn_for, path_string, string_list, yaml_path_in_folder};
+use super::drafts::{FolderConfigMemo, fqn_for, path_string, string_list, yaml_path_in_folder};
 use crate::generic_tests::{TestTarget, build_generic_test};
 use crate::node::{Node, NodeRef, TestNodeData};
 use crate::test_template::generic_test_template;
@@ -23,7 +23,9 @@ pub struct Attachment<'a> {
 }
 
 /// Generic tests of an entry (`data_tests:` on the entry and on its columns).
+#[allow(clippy::too_many_arguments)]
 pub fn generic_tests_for(
+    memo: &FolderConfigMemo,
     file: &PropertyFile,
     package: &Package,
     root: &Package,
@@ -45,7 +47,15 @@ pub fn generic_tests_for(
     entry
         .chain(column)
         .filter_map(|(test, column)| {
-            match test_node(file, package, root, attachment, test, column.as_deref()) {
+            match test_node(
+                memo,
+                file,
+                package,
+                root,
+                attachment,
+                test,
+                column.as_deref(),
+            ) {
                 Ok(node) => Some(node),
                 Err(message) => {
                     diagnostics.push(
@@ -61,6 +71,7 @@ pub fn generic_tests_for(
 }
 
 fn test_node(
+    memo: &FolderConfigMemo,
     file: &PropertyFile,
     package: &Package,
     root: &Package,
@@ -72,9 +83,14 @@ fn test_node(
     let original = path_string(&file.path);
     let in_folder = yaml_path_in_folder(&original, &package.config);
     let fqn = fqn_for(&package.name, in_folder, &spec.name);
-    let mut folder = folder_configs(ResourceType::Test, package, root, &fqn);
-    merge_config(&mut folder.config, &spec.config);
-    merge_config(&mut folder.unrendered, &spec.config);
+    let mut folder = memo.get(ResourceType::Test, package, root, &fqn);
+    // Most tests have no config of their own: they keep their folder's.
+    if !spec.config.is_empty() {
+        merge_config(Arc::make_mut(&mut folder.config), &spec.config);
+        merge_config(Arc::make_mut(&mut folder.unrendered), &spec.config);
+        crate::node::reshare_config(&mut folder.config);
+        crate::node::reshare_config(&mut folder.unrendered);
+    }
     let raw_code: Arc<str> = generic_test_template(&spec.macro_name(), &spec.kwargs).into();
     let refs = static_refs(&spec.kwargs);
     let sources = static_sources(&spec.kwargs);
@@ -103,7 +119,7 @@ fn test_node(
         path: format!("{}.sql", spec.compiled_name),
         fqn,
         raw_code,
-        unrendered_config: crate::node::share_config(folder.unrendered),
+        unrendered_config: folder.unrendered,
         description: spec.description.clone(),
         tags,
         refs,
@@ -112,12 +128,7 @@ fn test_node(
         test: Some(test),
         alias: spec.compiled_name.clone(),
         abs_path: package.root.join(&file.path),
-        ..Node::new(
-            ResourceType::Test,
-            &package.name,
-            &spec.name,
-            crate::node::share_config(folder.config),
-        )
+        ..Node::new(ResourceType::Test, &package.name, &spec.name, folder.config)
     })
 }
 

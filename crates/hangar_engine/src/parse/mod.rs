@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use crate::Failure;
 use crate::node::{Node, NodeRef, SourceNode};
 use crate::session::Session;
-use drafts::{draft, file_stem, path_string};
+use drafts::{FolderConfigMemo, draft, file_stem, path_string};
 use generic::{Attachment, generic_tests_for};
 use patches::{PatchIndex, PatchRef, apply_patch, finish_config, index_patches};
 
@@ -75,7 +75,8 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
         diagnostics.push(duplicate_patch(&first, &second));
     }
 
-    let mut drafts = file_nodes(session, root, &mut diagnostics);
+    let memo = FolderConfigMemo::default();
+    let mut drafts = file_nodes(session, root, &memo, &mut diagnostics);
     let used_patches = apply_patches(&mut drafts, &patch_index);
     report_unused_patches(&patch_index, &used_patches, &mut diagnostics);
 
@@ -114,7 +115,14 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
         }
     }
     render_source_fields(session, &resolver, &mut sources, &mut diagnostics);
-    let mut tests = yaml_tests(session, &property_files, &nodes, &sources, &mut diagnostics);
+    let mut tests = yaml_tests(
+        session,
+        &property_files,
+        &nodes,
+        &sources,
+        &memo,
+        &mut diagnostics,
+    );
     for batch in &mut tests {
         render_test_configs(session, &resolver, batch, &mut diagnostics);
     }
@@ -199,15 +207,21 @@ fn add_unit_tests(
 }
 
 /// Models, analyses, singular tests, snapshots and seeds of every package.
-fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
+fn file_nodes(
+    session: &Session,
+    root: &Package,
+    memo: &FolderConfigMemo,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Node> {
     let mut nodes = Vec::new();
     for package in &session.project.packages {
         let files = &package.files;
         let cfg = &package.config;
         let simple = |rt, list: &[SourceFile], folders: &[String], nodes: &mut Vec<Node>| {
-            for f in list {
+            let drafted = list.par_iter().map(|f| {
                 let name = file_stem(&path_string(&f.path)).to_string();
-                nodes.push(draft(
+                draft(
+                    memo,
                     rt,
                     package,
                     root,
@@ -215,8 +229,9 @@ fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnosti
                     folders,
                     &name,
                     f.contents.clone(),
-                ));
-            }
+                )
+            });
+            nodes.par_extend(drafted);
         };
         simple(
             ResourceType::Model,
@@ -248,6 +263,7 @@ fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnosti
                     for b in found {
                         let code: Arc<str> = b.body.into();
                         nodes.push(draft(
+                            memo,
                             ResourceType::Snapshot,
                             package,
                             root,
@@ -266,8 +282,8 @@ fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnosti
             }
         }
     }
-    nodes.extend(yaml_snapshots(session, root));
-    nodes.extend(hook_nodes(session, root));
+    nodes.extend(yaml_snapshots(session, root, memo));
+    nodes.extend(hook_nodes(session, root, memo));
     for node in &mut nodes {
         if node.resource_type == ResourceType::Test {
             node.test = Some(crate::node::TestNodeData {
@@ -286,7 +302,7 @@ fn file_nodes(session: &Session, root: &Package, diagnostics: &mut Vec<Diagnosti
 
 /// `on-run-start` / `on-run-end` hooks as dbt's `operation` nodes
 /// (`operation.<package>.<package>-on-run-end-0`), for the manifest.
-fn hook_nodes(session: &Session, root: &Package) -> Vec<Node> {
+fn hook_nodes(session: &Session, root: &Package, memo: &FolderConfigMemo) -> Vec<Node> {
     let mut out = Vec::new();
     for package in &session.project.packages {
         let hooks = [
@@ -305,6 +321,7 @@ fn hook_nodes(session: &Session, root: &Package) -> Vec<Node> {
                     checksum: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(code.as_bytes())),
                 };
                 let mut node = draft(
+                    memo,
                     ResourceType::Operation,
                     package,
                     root,
@@ -324,7 +341,7 @@ fn hook_nodes(session: &Session, root: &Package) -> Vec<Node> {
 }
 
 /// dbt 1.9+ snapshots declared in YAML: `snapshots: [{name, relation, config}]`.
-fn yaml_snapshots(session: &Session, root: &Package) -> Vec<Node> {
+fn yaml_snapshots(session: &Session, root: &Package, memo: &FolderConfigMemo) -> Vec<Node> {
     let mut out = Vec::new();
     for package in &session.project.packages {
         for file in &package.properties {
@@ -342,6 +359,7 @@ fn yaml_snapshots(session: &Session, root: &Package) -> Vec<Node> {
                 };
                 let folders = &package.config.snapshot_paths;
                 out.push(draft(
+                    memo,
                     ResourceType::Snapshot,
                     package,
                     root,
@@ -518,6 +536,7 @@ fn yaml_tests(
     files: &[&hangar_project::properties::PropertyFile],
     nodes: &[Node],
     sources: &BTreeMap<String, SourceNode>,
+    memo: &FolderConfigMemo,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Vec<Node>> {
     let root = session.root_package();
@@ -593,6 +612,7 @@ fn yaml_tests(
         .map(|job| {
             let mut problems = Vec::new();
             let nodes = generic_tests_for(
+                memo,
                 job.file,
                 job.package,
                 root,

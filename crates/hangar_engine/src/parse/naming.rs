@@ -80,20 +80,18 @@ pub fn assign_relations(
         .iter()
         .map(|p| (p.name.as_str(), uses_default_naming(session, &p.name)))
         .collect();
-    let results: Vec<(String, Result<RelationNames, Diagnostic>)> = nodes
+    // In the map's order, so the results go back without a lookup per node.
+    let results: Vec<Result<RelationNames, Diagnostic>> = nodes
         .par_iter()
-        .map(|(id, node)| {
+        .map(|(_, node)| {
             let native = default_naming
                 .get(node.package_name.as_str())
                 .copied()
                 .unwrap_or(false);
-            (id.clone(), names_for(session, &resolver, node, native))
+            names_for(session, &resolver, node, native)
         })
         .collect();
-    for (id, result) in results {
-        let Some(node) = nodes.get_mut(&id) else {
-            continue;
-        };
+    for (node, result) in nodes.values_mut().zip(results) {
         match result {
             Ok((database, schema, alias)) => {
                 node.relation_name = has_relation(node)

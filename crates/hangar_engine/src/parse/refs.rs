@@ -124,7 +124,8 @@ pub fn resolve_dependencies(
             )
         })
         .collect();
-    let mut edges: Vec<(String, Vec<String>)> = Vec::with_capacity(nodes.len());
+    // In the map's order, so the results go back without a lookup per node.
+    let mut edges: Vec<Vec<String>> = Vec::with_capacity(nodes.len());
     {
         let index = RefIndex::new(nodes.values());
         let disabled_index = RefIndex::new(disabled.values().flatten());
@@ -144,13 +145,11 @@ pub fn resolve_dependencies(
             }
             deps.sort();
             deps.dedup();
-            edges.push((node.unique_id.clone(), deps));
+            edges.push(deps);
         }
     }
-    for (id, deps) in edges {
-        if let Some(n) = nodes.get_mut(&id) {
-            n.depends_on_nodes = deps;
-        }
+    for (node, deps) in nodes.values_mut().zip(edges) {
+        node.depends_on_nodes = deps;
     }
 }
 

@@ -91,6 +91,38 @@ fn folder_config_without_package_in_fqn_and_empty_tree() {
 }
 
 #[test]
+fn configures_leaf_only_when_the_tree_names_the_node() {
+    let tree = json!({"shop": {
+        "staging": {"+materialized": "view", "stg_orders": {"+materialized": "table"}},
+        "marts": {"+materialized": "table"},
+    }});
+    let cases = [
+        (&["shop", "staging", "stg_orders"][..], true),
+        (&["shop", "staging", "stg_items"][..], false),
+        (&["shop", "marts", "orders"][..], false),
+        (&["shop", "other", "stg_orders"][..], false),
+        (&["staging", "stg_orders"][..], true),
+    ];
+    for (parts, expected) in cases {
+        assert_eq!(
+            configures_leaf(&tree, "shop", &fqn(parts)),
+            expected,
+            "{parts:?}"
+        );
+        if !expected {
+            // What the shortcut relies on: the folder alone decides the config.
+            let folder = &parts[..parts.len() - 1];
+            assert_eq!(
+                folder_config(&tree, "shop", &fqn(parts)),
+                folder_config(&tree, "shop", &fqn(folder)),
+                "{parts:?}"
+            );
+        }
+    }
+    assert!(!configures_leaf(&Value::Null, "shop", &fqn(&["shop", "m"])));
+}
+
+#[test]
 fn merge_config_cases() {
     let cases: Vec<(&str, Value, Value, Value)> = vec![
         (
