@@ -481,7 +481,11 @@ fn parallel_manifest_json_is_byte_identical_to_serde() {
         let mut n = model();
         n.unique_id = format!("model.jaffle.m{i:04}");
         n.name = format!("m{i:04}");
-        n.config = if i % 3 == 0 { other.clone() } else { shared.clone() };
+        n.config = if i % 3 == 0 {
+            other.clone()
+        } else {
+            shared.clone()
+        };
         if i % 2 == 0 {
             n.unrendered_config = other.clone();
         }

@@ -43,7 +43,7 @@ impl<'a> Compiler<'a> {
             .nodes
             .values()
             .filter(|n| crate::parse::is_refable(n.resource_type))
-            .map(|n| ((n.package_name.as_str(), n.name.as_str()), n))
+            .map(|n| ((n.package_name.as_str(), n.name.as_str()), &**n))
             .collect();
         let sources = parsed
             .sources

@@ -112,7 +112,11 @@ pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
 
 /// The nodes that go under the manifest's `nodes` (unit tests have their own key).
 fn manifest_nodes(parsed: &ParsedProject) -> impl Iterator<Item = &Node> {
-    parsed.nodes.values().filter(|n| n.unit.is_none())
+    parsed
+        .nodes
+        .values()
+        .map(|n| &**n)
+        .filter(|n| n.unit.is_none())
 }
 
 /// A unit test as dbt's manifest writes it (`UnitTestDefinition`).

@@ -130,23 +130,58 @@ pub fn discover_files(
     display_root: &Path,
     config: &ProjectConfig,
 ) -> (PackageFiles, Vec<Diagnostic>) {
+    let (files, _, diagnostics) =
+        discover_files_with(package, root, display_root, config, |_: &SourceFile| ());
+    (files, diagnostics)
+}
+
+/// [`discover_files`], also handing each property file to `on_property` as
+/// soon as it is read; returns its results in the order of
+/// `PackageFiles::properties`. Property files are read first, so parsing
+/// the large ones overlaps reading thousands of small SQL files.
+pub fn discover_files_with<T: Send>(
+    package: &str,
+    root: &Path,
+    display_root: &Path,
+    config: &ProjectConfig,
+    on_property: impl Fn(&SourceFile) -> T + Sync,
+) -> (PackageFiles, Vec<T>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let found = walk_resource_paths(root, display_root, config, &mut diagnostics);
 
-    let unique: Vec<&PathBuf> = found.keys().collect();
-    let read: Vec<Result<SourceFile, Diagnostic>> = unique
-        .par_iter()
-        .map(|rel| read_source_file(package, root, display_root, rel))
-        .collect();
+    let entries: Vec<(&PathBuf, &Vec<Kind>)> = found.iter().collect();
+    let is_property = |kinds: &[Kind]| kinds.contains(&Kind::Property);
+    let (properties, others): (Vec<usize>, Vec<usize>) =
+        (0..entries.len()).partition(|&i| is_property(entries[i].1));
+    let read = |&i: &usize| {
+        let (rel, kinds) = entries[i];
+        let file = read_source_file(package, root, display_root, rel);
+        let parsed = match &file {
+            Ok(f) if is_property(kinds) => Some(on_property(f)),
+            _ => None,
+        };
+        (i, file, parsed)
+    };
+    // Two parallel loops side by side: a few large YAML files would
+    // otherwise land in one thread's share of a single loop.
+    let (mut read_properties, read_others): (Vec<_>, Vec<_>) = rayon::join(
+        || properties.par_iter().map(read).collect(),
+        || others.par_iter().map(read).collect(),
+    );
+    read_properties.extend(read_others);
+    let mut read = read_properties;
+    read.sort_unstable_by_key(|(i, _, _)| *i);
 
     let mut files = PackageFiles::default();
-    for (result, kinds) in read.into_iter().zip(found.values()) {
+    let mut properties = Vec::new();
+    for ((_, result, parsed), (_, kinds)) in read.into_iter().zip(entries) {
+        properties.extend(parsed);
         match result {
             Ok(file) => place(&mut files, file, kinds, display_root, &mut diagnostics),
             Err(diag) => diagnostics.push(diag),
         }
     }
-    (files, diagnostics)
+    (files, properties, diagnostics)
 }
 
 /// Walks every resource path; returns relative path → kinds, sorted by path.
@@ -368,6 +403,12 @@ mod tests {
         }
         let config = ProjectConfig::with_name("p");
         let (files, diags) = discover_files("p", root, Path::new(""), &config);
+        // Property files are handed over as read, results in their order.
+        let (same, seen, _) =
+            discover_files_with("p", root, Path::new(""), &config, |f| f.path.clone());
+        assert_eq!(same, files);
+        let listed: Vec<PathBuf> = files.properties.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(seen, listed);
         assert_eq!(
             paths(&files.models),
             ["models/staging/stg_a.sql", "models/staging/stg_b.sql"]

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, codes};
-use crate::files::{PackageFiles, discover_files};
+use crate::files::{PackageFiles, discover_files_with};
 use crate::project::{ProjectConfig, find_project_file, read_project_config};
-use crate::properties::{PropertyFile, parse_property_files};
+use crate::properties::{PropertyFile, parse_property_file};
 
 /// One package: the root project or an installed dependency.
 #[derive(Debug, Clone)]
@@ -152,14 +152,19 @@ fn is_hidden(path: &Path) -> bool {
 
 fn load_package(location: PackageLocation) -> (Package, Vec<Diagnostic>) {
     let name = location.config.name.clone();
-    let (files, mut diagnostics) = discover_files(
+    let display_root = &location.display_root;
+    let (files, parsed, mut diagnostics) = discover_files_with(
         &name,
         &location.root,
-        &location.display_root,
+        display_root,
         &location.config,
+        |file| parse_property_file(file, &display_root.join(&file.path)),
     );
-    let (properties, diags) = parse_property_files(&files.properties, &location.display_root);
-    diagnostics.extend(diags);
+    let mut properties = Vec::with_capacity(parsed.len());
+    for (file, diags) in parsed {
+        properties.push(file);
+        diagnostics.extend(diags);
+    }
     let package = Package {
         name,
         root: location.root,

@@ -66,7 +66,7 @@ pub fn relation_for(
 
 pub fn assign_relations(
     session: &Session,
-    nodes: &mut BTreeMap<String, Node>,
+    nodes: &mut BTreeMap<String, Box<Node>>,
     sources: &mut BTreeMap<String, SourceNode>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {

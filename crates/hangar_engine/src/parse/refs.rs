@@ -109,7 +109,7 @@ pub fn is_refable(rt: ResourceType) -> bool {
 /// Turn recorded refs and sources into `depends_on.nodes`, reporting unknown
 /// names with their location and the nearest existing names.
 pub fn resolve_dependencies(
-    nodes: &mut BTreeMap<String, Node>,
+    nodes: &mut BTreeMap<String, Box<Node>>,
     disabled: &BTreeMap<String, Vec<Node>>,
     sources: &BTreeMap<String, SourceNode>,
     root: &str,
@@ -127,7 +127,7 @@ pub fn resolve_dependencies(
     // In the map's order, so the results go back without a lookup per node.
     let mut edges: Vec<Vec<String>> = Vec::with_capacity(nodes.len());
     {
-        let index = RefIndex::new(nodes.values());
+        let index = RefIndex::new(nodes.values().map(|n| &**n));
         let disabled_index = RefIndex::new(disabled.values().flatten());
         for node in nodes.values() {
             let mut deps = Vec::new();
