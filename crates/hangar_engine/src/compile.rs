@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use hangar_graph::ResourceType;
-use hangar_jinja::{AdapterHandle, NodeInput, Phase, Relation, Resolver};
+use hangar_jinja::{AdapterHandle, ModelContext, NodeInput, Phase, Relation, Resolver};
 use hangar_project::{Diagnostic, codes};
 use serde_json::Map;
 
 use crate::ctes::inject_ctes;
 use crate::node::Node;
 use crate::parse::DocBlock;
+use crate::parse::ParsedProject;
 use crate::parse::drafts::path_string;
-use crate::parse::{ParsedProject, node_context};
 use crate::session::Session;
 
 /// Prefix dbt gives ephemeral CTE names.
@@ -147,7 +147,12 @@ impl<'a> Compiler<'a> {
     }
 
     /// The render input of `node` with its real relation as `this`.
-    pub(crate) fn node_input(&self, node: &Node, run: bool, is_incremental: bool) -> NodeInput {
+    pub(crate) fn node_input<'n>(
+        &self,
+        node: &'n Node,
+        run: bool,
+        is_incremental: bool,
+    ) -> NodeInput<'n> {
         NodeInput {
             phase: if run { Phase::Run } else { Phase::Compile },
             unique_id: node.unique_id.clone(),
@@ -159,7 +164,7 @@ impl<'a> Compiler<'a> {
             config: node.config.clone(),
             this: Some(self.relation_of(node)),
             is_incremental,
-            model: node_context(node),
+            model: ModelContext::Lazy(node),
             extra: Map::new(),
             overrides: Default::default(),
         }

@@ -753,7 +753,7 @@ impl NodeRunner<'_> {
         crate::contracts::compare(contract, &columns)
     }
 
-    fn node_input(&self, node: &Node) -> NodeInput {
+    fn node_input<'n>(&self, node: &'n Node) -> NodeInput<'n> {
         self.compiler.node_input(node, true, false)
     }
 

@@ -33,7 +33,7 @@ const DBT_VERSION: &str = "1.11.0";
 /// Borrowed inputs of one render. The references are only valid while the
 /// render runs; [`Render::detach`] drops them before the borrow ends.
 struct Borrowed {
-    node: &'static NodeInput,
+    node: &'static NodeInput<'static>,
     resolver: &'static dyn Resolver,
     adapter: Option<&'static dyn AdapterHandle>,
 }
@@ -70,6 +70,8 @@ pub(crate) struct Render {
     /// A unit test overrides macros: every name lookup checks them first.
     has_macro_overrides: bool,
     borrowed: RwLock<Option<Borrowed>>,
+    /// `model`, converted once per render when first read.
+    model: std::sync::OnceLock<Value>,
     pub record: Mutex<Record>,
 }
 
@@ -93,7 +95,7 @@ impl Render {
         // should) then see a "render has ended" error instead.
         let borrowed = unsafe {
             Borrowed {
-                node: std::mem::transmute::<&NodeInput, &'static NodeInput>(node),
+                node: std::mem::transmute::<&NodeInput<'_>, &'static NodeInput<'static>>(node),
                 resolver: std::mem::transmute::<&dyn Resolver, &'static dyn Resolver>(resolver),
                 adapter: adapter.map(|a| {
                     std::mem::transmute::<&dyn AdapterHandle, &'static dyn AdapterHandle>(a)
@@ -105,6 +107,7 @@ impl Render {
             phase: node.phase,
             has_macro_overrides: !node.overrides.macros.is_empty(),
             borrowed: RwLock::new(Some(borrowed)),
+            model: std::sync::OnceLock::new(),
             record: Mutex::new(Record::default()),
         })
     }
@@ -259,7 +262,12 @@ impl Ctx {
         self.render
             .with_node(|n| match key {
                 "this" => n.this.clone().map(RelationObject::value),
-                "model" => Some(json_to_value(&n.model)),
+                "model" => Some(
+                    self.render
+                        .model
+                        .get_or_init(|| json_to_value(&n.model.to_json()))
+                        .clone(),
+                ),
                 "is_incremental_flag" => Some(Value::from(n.is_incremental)),
                 _ => n.extra.get(key).map(json_to_value),
             })

@@ -233,7 +233,9 @@ fn run_case(text: &str) -> String {
         node.resource_type = "model".into();
         node.config = std::sync::Arc::new(opt_map(&case, "node_config"));
         node.extra = opt_map(&case, "extra");
-        node.model = json!({"name": "my_model", "unique_id": "model.proj.my_model", "version": case.options.get("version")});
+        node.model = hangar_jinja::ModelContext::Json(
+            json!({"name": "my_model", "unique_id": "model.proj.my_model", "version": case.options.get("version")}),
+        );
         node.is_incremental = case.options.get("is_incremental").is_some();
         node.this = Some(resolver.relation("db", "analytics", "my_model"));
         let adapter_handle: Option<&dyn AdapterHandle> =

@@ -462,7 +462,7 @@ fn render_for_parse(
         config: node.config.clone(),
         this: None,
         is_incremental: false,
-        model: node_context(&node),
+        model: hangar_jinja::ModelContext::Lazy(&node),
         extra: Map::new(),
         overrides: Default::default(),
     };

@@ -42,6 +42,12 @@ pub fn node_context(node: &Node) -> Value {
     })
 }
 
+impl hangar_jinja::ModelSource for Node {
+    fn model_json(&self) -> Value {
+        node_context(self)
+    }
+}
+
 /// The quoting policy of the project (`quoting:`), over the adapter's default.
 pub fn quote_policy(session: &Session) -> hangar_jinja::Policy {
     let mut policy = Relation::default_quote_policy(session.adapter_type());
@@ -205,7 +211,7 @@ fn names_for(
         config: node.config.clone(),
         this: None,
         is_incremental: false,
-        model: model.clone(),
+        model: hangar_jinja::ModelContext::Json(model.clone()),
         extra: Map::new(),
         overrides: Default::default(),
     };
