@@ -104,11 +104,14 @@ fn test_node(
         ),
         "macro.dbt.get_where_subquery".to_string(),
     ];
+    let path = format!("{}.sql", spec.compiled_name);
+    let node = Node::new(ResourceType::Test, &package.name, &spec.name, folder.config);
+    // The spec is used up here: its strings and arguments move into the node.
     let test = TestNodeData {
-        test_name: Some(spec.test_name.clone()),
-        namespace: spec.namespace.clone(),
-        kwargs: spec.kwargs.clone(),
-        column_name: spec.column_name.clone(),
+        test_name: Some(spec.test_name),
+        namespace: spec.namespace,
+        kwargs: spec.kwargs,
+        column_name: spec.column_name,
         attached_node: Some(attachment.attached_id.clone()),
         file_key_name: Some(attachment.file_key_name.clone()),
         is_generic: true,
@@ -116,19 +119,19 @@ fn test_node(
     Ok(Node {
         unique_id,
         original_file_path: original,
-        path: format!("{}.sql", spec.compiled_name),
+        path,
         fqn,
         raw_code,
         unrendered_config: folder.unrendered,
-        description: spec.description.clone(),
+        description: spec.description,
         tags,
         refs,
         sources,
         depends_on_macros,
         test: Some(test),
-        alias: spec.compiled_name.clone(),
+        alias: spec.compiled_name,
         abs_path: package.root.join(&file.path),
-        ..Node::new(ResourceType::Test, &package.name, &spec.name, folder.config)
+        ..node
     })
 }
 
