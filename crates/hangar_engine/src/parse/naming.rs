@@ -86,32 +86,30 @@ pub fn assign_relations(
         .iter()
         .map(|p| (p.name.as_str(), uses_default_naming(session, &p.name)))
         .collect();
-    // In the map's order, so the results go back without a lookup per node.
-    let results: Vec<Result<RelationNames, Diagnostic>> = nodes
-        .par_iter()
-        .map(|(_, node)| {
+    // Names, quoted relation and write-back in one parallel pass per node.
+    let problems: Vec<Diagnostic> = nodes
+        .par_iter_mut()
+        .filter_map(|(_, node)| {
             let native = default_naming
                 .get(node.package_name.as_str())
                 .copied()
                 .unwrap_or(false);
-            names_for(session, &resolver, node, native)
+            let (database, schema, alias) = match names_for(session, &resolver, node, native) {
+                Ok(names) => names,
+                Err(d) => return Some(d),
+            };
+            node.relation_name = has_relation(node)
+                .then(|| relation_for(session, database.as_deref(), &schema, &alias).render());
+            node.database = database;
+            node.schema = schema;
+            node.alias = alias;
+            None
         })
         .collect();
-    for (node, result) in nodes.values_mut().zip(results) {
-        match result {
-            Ok((database, schema, alias)) => {
-                node.relation_name = has_relation(node)
-                    .then(|| relation_for(session, database.as_deref(), &schema, &alias).render());
-                node.database = database;
-                node.schema = schema;
-                node.alias = alias;
-            }
-            Err(d) => diagnostics.push(d),
-        }
-    }
-    for source in sources.values_mut() {
+    diagnostics.extend(problems);
+    sources.par_iter_mut().for_each(|(_, source)| {
         source.relation_name = source_relation(session, source).render();
-    }
+    });
 }
 
 /// (database, schema, alias) of a node.
