@@ -123,9 +123,15 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
         &memo,
         &mut diagnostics,
     );
-    for batch in &mut tests {
-        render_test_configs(session, &resolver, batch, &mut diagnostics);
-    }
+    let config_problems: Vec<Vec<Diagnostic>> = tests
+        .par_iter_mut()
+        .map(|batch| {
+            let mut problems = Vec::new();
+            render_test_configs(session, &resolver, batch, &mut problems);
+            problems
+        })
+        .collect();
+    diagnostics.extend(config_problems.into_iter().flatten());
     // Tens of thousands of nodes: grow once, copy each test once.
     nodes.reserve(tests.iter().map(Vec::len).sum());
     for batch in tests {
