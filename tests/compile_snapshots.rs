@@ -49,3 +49,36 @@ fn compiled_sql_and_manifest_nodes() {
     assert_eq!(metadata["project_name"], "gym_mini");
     insta::assert_json_snapshot!("parent_map", manifest["parent_map"]);
 }
+
+#[test]
+fn generic_test_configs_are_rendered_at_parse() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    let schema = project.join("models/schema.yml");
+    let yaml = std::fs::read_to_string(&schema).expect("schema.yml");
+    // Both `not_null` tests that follow a `unique` get a templated `where`, as dbt allows.
+    let templated = yaml.replacen(
+        "          - unique\n          - not_null\n",
+        "          - unique\n          - not_null:\n              config:\n                where: \"visit_id > {{ var('min_visit', 7) }}\"\n",
+        2,
+    );
+    assert_ne!(templated, yaml, "the fixture's not_null tests moved");
+    std::fs::write(&schema, templated).expect("write schema.yml");
+    let out = run_in(&project, &["parse", "--vars", "{min_visit: 3}"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let wheres: Vec<&Value> = manifest["nodes"]
+        .as_object()
+        .expect("nodes")
+        .iter()
+        .filter(|(id, _)| id.starts_with("test.gym_mini.not_null_"))
+        .filter_map(|(_, node)| node["config"].get("where"))
+        .filter(|w| !w.is_null())
+        .collect();
+    assert_eq!(wheres.len(), 2, "{wheres:?}");
+    for w in wheres {
+        assert_eq!(w, "visit_id > 3");
+    }
+}
