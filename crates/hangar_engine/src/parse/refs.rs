@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use hangar_graph::ResourceType;
 use hangar_jinja::{Relation, Resolver};
 use hangar_project::{Diagnostic, codes, suggest};
+use rayon::prelude::*;
 
 use super::DocBlock;
 use crate::node::{Node, SourceNode};
@@ -124,29 +125,39 @@ pub fn resolve_dependencies(
             )
         })
         .collect();
-    // In the map's order, so the results go back without a lookup per node.
-    let mut edges: Vec<Vec<String>> = Vec::with_capacity(nodes.len());
-    {
+    // In parallel and in the map's order, so the results go back without a
+    // lookup per node.
+    let resolved: Vec<(Vec<String>, Vec<Diagnostic>)> = {
         let index = RefIndex::new(nodes.values().map(|n| &**n));
         let disabled_index = RefIndex::new(disabled.values().flatten());
-        for node in nodes.values() {
-            let mut deps = Vec::new();
-            for r in &node.refs {
-                match index.find(r.package.as_deref(), &r.name, &node.package_name, root) {
-                    Some(target) => deps.push(target.unique_id.clone()),
-                    None => diagnostics.push(unknown_ref(node, r, &index, &disabled_index)),
+        let nodes: Vec<&Node> = nodes.values().map(|n| &**n).collect();
+        nodes
+            .par_iter()
+            .map(|node| {
+                let mut deps = Vec::new();
+                let mut problems = Vec::new();
+                for r in &node.refs {
+                    match index.find(r.package.as_deref(), &r.name, &node.package_name, root) {
+                        Some(target) => deps.push(target.unique_id.clone()),
+                        None => problems.push(unknown_ref(node, r, &index, &disabled_index)),
+                    }
                 }
-            }
-            for (source, table) in &node.sources {
-                match source_index.get(&(source.as_str(), table.as_str())) {
-                    Some(id) => deps.push((*id).to_string()),
-                    None => diagnostics.push(unknown_source(node, source, table, sources)),
+                for (source, table) in &node.sources {
+                    match source_index.get(&(source.as_str(), table.as_str())) {
+                        Some(id) => deps.push((*id).to_string()),
+                        None => problems.push(unknown_source(node, source, table, sources)),
+                    }
                 }
-            }
-            deps.sort();
-            deps.dedup();
-            edges.push(deps);
-        }
+                deps.sort();
+                deps.dedup();
+                (deps, problems)
+            })
+            .collect()
+    };
+    let mut edges = Vec::with_capacity(resolved.len());
+    for (deps, problems) in resolved {
+        edges.push(deps);
+        diagnostics.extend(problems);
     }
     for (node, deps) in nodes.values_mut().zip(edges) {
         node.depends_on_nodes = deps;
