@@ -107,42 +107,18 @@ impl Manifest {
         out: &mut (dyn std::io::Write + Send),
         lazy: &LazyNodes<'_>,
     ) -> std::io::Result<()> {
-        write_head(out, &self.metadata)?;
-        let entries: Vec<NodeEntry<'_>> = self
+        out.write_all(b"{\"metadata\":")?;
+        serde_json::to_writer(&mut *out, &self.metadata)?;
+        out.write_all(b",\"nodes\":{")?;
+        let mut entries: Vec<NodeEntry<'_>> = self
             .nodes
             .iter()
             .map(|(id, node)| NodeEntry::Made(id, node))
             .chain(lazy.ids.iter().map(|id| NodeEntry::Lazy(id)))
             .collect();
-        write_nodes(out, entries, lazy)?;
-        self.write_tail(out)
-    }
-
-    /// Like [`Manifest::write_json_with`] for a manifest whose nodes are all
-    /// `lazy`: `rest` (everything but the metadata and the nodes) is built on
-    /// another thread while the nodes are written, so its serial work
-    /// (parent and child maps, above all) overlaps theirs. `rest`'s own
-    /// metadata and nodes are not written.
-    pub fn write_json_deferred(
-        out: &mut (dyn std::io::Write + Send),
-        metadata: &ManifestMetadata,
-        lazy: &LazyNodes<'_>,
-        rest: impl FnOnce() -> Manifest + Send,
-    ) -> std::io::Result<()> {
-        std::thread::scope(|scope| {
-            let rest = scope.spawn(rest);
-            write_head(out, metadata)?;
-            let entries = lazy.ids.iter().map(|id| NodeEntry::Lazy(id)).collect();
-            write_nodes(out, entries, lazy)?;
-            let rest = rest
-                .join()
-                .map_err(|_| std::io::Error::other("building the manifest panicked"))?;
-            rest.write_tail(out)
-        })
-    }
-
-    /// Every key after `nodes`, and the closing brace.
-    fn write_tail(&self, out: &mut (dyn std::io::Write + Send)) -> std::io::Result<()> {
+        entries.sort_by(|a, b| a.id().cmp(b.id()));
+        write_node_entries(&entries, lazy, out)?;
+        out.write_all(b"}")?;
         let fields: [(&str, &dyn erased::Json); 15] = [
             ("sources", &self.sources),
             ("macros", &self.macros),
@@ -227,27 +203,6 @@ impl Manifest {
         self.parent_map = parent_map;
         self.child_map = child_map;
     }
-}
-
-fn write_head(
-    out: &mut (dyn std::io::Write + Send),
-    metadata: &ManifestMetadata,
-) -> std::io::Result<()> {
-    out.write_all(b"{\"metadata\":")?;
-    serde_json::to_writer(&mut *out, metadata)?;
-    Ok(())
-}
-
-/// `,"nodes":{…}` with the entries sorted by id.
-fn write_nodes(
-    out: &mut (dyn std::io::Write + Send),
-    mut entries: Vec<NodeEntry<'_>>,
-    lazy: &LazyNodes<'_>,
-) -> std::io::Result<()> {
-    out.write_all(b",\"nodes\":{")?;
-    entries.sort_by(|a, b| a.id().cmp(b.id()));
-    write_node_entries(&entries, lazy, out)?;
-    out.write_all(b"}")
 }
 
 /// Writes `"id":{node}` entries, comma-separated. Batches are serialized

@@ -498,26 +498,3 @@ fn parallel_manifest_json_is_byte_identical_to_serde() {
     );
     assert_eq!(parallel, serde_json::to_vec(&manifest).expect("serde"));
 }
-
-#[test]
-fn deferred_manifest_json_is_byte_identical_to_serde() {
-    let mut full = built_manifest();
-    for i in 0..5000 {
-        let mut n = model();
-        n.unique_id = format!("model.jaffle.d{i:04}");
-        n.name = format!("d{i:04}");
-        full.nodes.insert(n.unique_id.clone(), n);
-    }
-    // Nodes made while they are written; the rest built on another thread.
-    let nodes = full.nodes.clone();
-    let make = |id: &str| nodes.get(id).cloned();
-    let lazy = hangar_artifacts::manifest::LazyNodes {
-        ids: nodes.keys().rev().map(String::as_str).collect(),
-        make: Some(&make),
-    };
-    let mut rest = full.clone();
-    rest.nodes.clear();
-    let mut out = Vec::new();
-    Manifest::write_json_deferred(&mut out, &full.metadata, &lazy, move || rest).expect("write");
-    assert_eq!(out, serde_json::to_vec(&full).expect("serde"));
-}

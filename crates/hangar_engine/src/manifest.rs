@@ -39,8 +39,15 @@ pub fn artifact_type(rt: ResourceType) -> ArtifactType {
 /// Everything in the manifest except the nodes, which [`write_manifest`]
 /// makes while it writes them.
 pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
-    let created_at = unix_seconds(session.invocation.started_at);
-    let mut manifest = Manifest::new(manifest_metadata(session, parsed));
+    let inv = &session.invocation;
+    let created_at = unix_seconds(inv.started_at);
+    let mut manifest = Manifest::new(ManifestMetadata::new(
+        &parsed.root_package,
+        session.adapter_type(),
+        &inv.invocation_id,
+        inv.started_at,
+        project_quoting(session),
+    ));
     for node in parsed.nodes.values() {
         if let Some(unit) = node.unit.as_deref() {
             let model = parsed.node(&unit.model_id);
@@ -101,17 +108,6 @@ pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
         manifest_nodes(parsed).map(|n| (n.unique_id.as_str(), n.depends_on_nodes.as_slice())),
     );
     manifest
-}
-
-fn manifest_metadata(session: &Session, parsed: &ParsedProject) -> ManifestMetadata {
-    let inv = &session.invocation;
-    ManifestMetadata::new(
-        &parsed.root_package,
-        session.adapter_type(),
-        &inv.invocation_id,
-        inv.started_at,
-        project_quoting(session),
-    )
 }
 
 /// The nodes that go under the manifest's `nodes` (unit tests have their own key).
@@ -351,6 +347,7 @@ pub fn write_manifest(
     compiled: &BTreeMap<String, String>,
     target_dir: &Path,
 ) -> Result<(), Failure> {
+    let manifest = build_manifest(session, parsed);
     let created_at = unix_seconds(session.invocation.started_at);
     // Each node is converted while it is written, in parallel batches, so
     // the manifest never holds a second copy of every node.
@@ -366,12 +363,8 @@ pub fn write_manifest(
         make: Some(&make),
     };
     let path = target_dir.join("manifest.json");
-    let metadata = manifest_metadata(session, parsed);
-    // The rest of the manifest is built while the nodes are written.
-    hangar_artifacts::write_with(&path, |out| {
-        Manifest::write_json_deferred(out, &metadata, &lazy, || build_manifest(session, parsed))
-    })
-    .map_err(|e| io_failure(&path, e))
+    hangar_artifacts::write_with(&path, |out| manifest.write_json_with(out, &lazy))
+        .map_err(|e| io_failure(&path, e))
 }
 
 fn run_status(s: NodeStatus) -> RunStatus {
