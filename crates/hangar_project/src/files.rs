@@ -137,8 +137,9 @@ pub fn discover_files(
 
 /// [`discover_files`], also handing each property file to `on_property` as
 /// soon as it is read; returns its results in the order of
-/// `PackageFiles::properties`. Property files are read first, so parsing
-/// the large ones overlaps reading thousands of small SQL files.
+/// `PackageFiles::properties`. Property files are read and handed over in a
+/// parallel loop of their own beside the other files', so parsing the large
+/// ones overlaps reading thousands of small SQL files.
 pub fn discover_files_with<T: Send>(
     package: &str,
     root: &Path,

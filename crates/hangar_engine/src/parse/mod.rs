@@ -125,11 +125,7 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
     );
     let config_problems: Vec<Vec<Diagnostic>> = tests
         .par_iter_mut()
-        .map(|batch| {
-            let mut problems = Vec::new();
-            render_test_configs(session, &resolver, batch, &mut problems);
-            problems
-        })
+        .map(|batch| render_test_configs(session, &resolver, batch))
         .collect();
     diagnostics.extend(config_problems.into_iter().flatten());
     // Tens of thousands of nodes: grow once, copy each test once.
@@ -694,8 +690,8 @@ fn render_test_configs(
     session: &Session,
     resolver: &ParseResolver<'_>,
     tests: &mut [Node],
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
     for test in tests.iter_mut() {
         let templated: Vec<String> = test
             .config
@@ -733,6 +729,7 @@ fn render_test_configs(
             }
         }
     }
+    diagnostics
 }
 
 /// Takes the disabled nodes out in place: the enabled ones, most of a large
