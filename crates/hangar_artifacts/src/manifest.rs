@@ -119,22 +119,34 @@ impl Manifest {
         entries.sort_by(|a, b| a.id().cmp(b.id()));
         write_node_entries(&entries, lazy, out)?;
         out.write_all(b"}")?;
+        use erased::Serde;
+        let (parent_map, child_map): (Box<dyn erased::Json>, Box<dyn erased::Json>) =
+            match &lazy.maps {
+                Some(maps) => (
+                    Box::new(MapOf(maps, Adjacency::Parents)),
+                    Box::new(MapOf(maps, Adjacency::Children)),
+                ),
+                None => (
+                    Box::new(Serde(&self.parent_map)),
+                    Box::new(Serde(&self.child_map)),
+                ),
+            };
         let fields: [(&str, &dyn erased::Json); 15] = [
-            ("sources", &self.sources),
-            ("macros", &self.macros),
-            ("docs", &self.docs),
-            ("exposures", &self.exposures),
-            ("metrics", &self.metrics),
-            ("groups", &self.groups),
-            ("selectors", &self.selectors),
-            ("disabled", &self.disabled),
-            ("parent_map", &self.parent_map),
-            ("child_map", &self.child_map),
-            ("group_map", &self.group_map),
-            ("saved_queries", &self.saved_queries),
-            ("semantic_models", &self.semantic_models),
-            ("unit_tests", &self.unit_tests),
-            ("functions", &self.functions),
+            ("sources", &Serde(&self.sources)),
+            ("macros", &Serde(&self.macros)),
+            ("docs", &Serde(&self.docs)),
+            ("exposures", &Serde(&self.exposures)),
+            ("metrics", &Serde(&self.metrics)),
+            ("groups", &Serde(&self.groups)),
+            ("selectors", &Serde(&self.selectors)),
+            ("disabled", &Serde(&self.disabled)),
+            ("parent_map", &*parent_map),
+            ("child_map", &*child_map),
+            ("group_map", &Serde(&self.group_map)),
+            ("saved_queries", &Serde(&self.saved_queries)),
+            ("semantic_models", &Serde(&self.semantic_models)),
+            ("unit_tests", &Serde(&self.unit_tests)),
+            ("functions", &Serde(&self.functions)),
         ];
         for (name, value) in fields {
             write!(out, ",\"{name}\":")?;
@@ -147,28 +159,15 @@ impl Manifest {
     /// `depends_on.nodes`, as dbt does: every resource gets an entry, and
     /// both parent and child lists are sorted and free of duplicates.
     pub fn build_parent_child_maps(&mut self) {
-        self.build_parent_child_maps_with(std::iter::empty());
-    }
-
-    /// [`Manifest::build_parent_child_maps`], counting also nodes written
-    /// lazily: `(unique_id, depends_on.nodes)`.
-    pub fn build_parent_child_maps_with<'a>(
-        &mut self,
-        lazy: impl Iterator<Item = (&'a str, &'a [String])>,
-    ) {
         // Built on borrowed ids and copied once at the end: a large project
         // has tens of thousands of entries and more edges.
         let (parent_map, child_map) = {
             let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            let as_strs = |ids: &'a [String]| ids.iter().map(String::as_str).collect::<Vec<_>>();
             for (id, node) in &self.nodes {
                 parents.insert(
                     id,
                     node.depends_on.nodes.iter().map(String::as_str).collect(),
                 );
-            }
-            for (id, depends_on) in lazy {
-                parents.insert(id, as_strs(depends_on));
             }
             for id in self.sources.keys() {
                 parents.insert(id, Vec::new());
@@ -336,6 +335,83 @@ pub type MakeNode<'a> = &'a (dyn Fn(&str) -> Option<ManifestNode> + Sync);
 pub struct LazyNodes<'a> {
     pub ids: Vec<&'a str>,
     pub make: Option<MakeNode<'a>>,
+    /// Written as `parent_map` and `child_map` instead of the manifest's own.
+    pub maps: Option<DependencyMaps<'a>>,
+}
+
+/// dbt's `parent_map` and `child_map` as index lists over sorted ids,
+/// serialized straight from them. A large project has about 10^5 edges:
+/// string maps of them cost tens of MB and a serial pass of their own.
+#[derive(Debug, Default)]
+pub struct DependencyMaps<'a> {
+    ids: Vec<&'a str>,
+    parents: Vec<Vec<u32>>,
+    children: Vec<Vec<u32>>,
+}
+
+impl<'a> DependencyMaps<'a> {
+    /// `ids` sorted and unique; `parents[i]` holds the parents of `ids[i]`
+    /// as indices into `ids`, in any order and possibly repeated.
+    pub fn from_parents(ids: Vec<&'a str>, mut parents: Vec<Vec<u32>>) -> Self {
+        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        parents.resize_with(ids.len(), Vec::new);
+        let mut children = vec![Vec::new(); ids.len()];
+        for (child, list) in parents.iter_mut().enumerate() {
+            list.sort_unstable();
+            list.dedup();
+            // Children are pushed in index (= id) order, so each list comes
+            // out sorted and unique.
+            for &parent in list.iter() {
+                if let Some(its_children) = children.get_mut(parent as usize) {
+                    its_children.push(child as u32);
+                }
+            }
+        }
+        DependencyMaps {
+            ids,
+            parents,
+            children,
+        }
+    }
+
+    fn write_map(&self, lists: &[Vec<u32>], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(b"{")?;
+        for (i, (id, list)) in self.ids.iter().zip(lists).enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, id)?;
+            out.write_all(b":[")?;
+            for (j, &other) in list.iter().enumerate() {
+                if j > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, self.ids[other as usize])?;
+            }
+            out.write_all(b"]")?;
+        }
+        out.write_all(b"}")
+    }
+}
+
+/// A `parent_map` or `child_map` of [`DependencyMaps`], as a manifest field.
+struct MapOf<'m>(&'m DependencyMaps<'m>, Adjacency);
+
+#[derive(Clone, Copy)]
+enum Adjacency {
+    Parents,
+    Children,
+}
+
+impl erased::Json for MapOf<'_> {
+    fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let MapOf(maps, adjacency) = self;
+        let lists = match adjacency {
+            Adjacency::Parents => &maps.parents,
+            Adjacency::Children => &maps.children,
+        };
+        maps.write_map(lists, out)
+    }
 }
 
 enum NodeEntry<'a> {
@@ -358,9 +434,12 @@ mod erased {
         fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()>;
     }
 
-    impl<T: serde::Serialize> Json for T {
+    /// A value serde serializes.
+    pub struct Serde<'a, T>(pub &'a T);
+
+    impl<T: serde::Serialize> Json for Serde<'_, T> {
         fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-            Ok(serde_json::to_writer(out, self)?)
+            Ok(serde_json::to_writer(out, self.0)?)
         }
     }
 }
@@ -1043,6 +1122,54 @@ mod tests {
         assert_eq!(manifest.child_map["model.p.a"], ["model.p.b"]);
         assert_eq!(manifest.child_map["model.p.b"], ["unit_test.p.b.t"]);
         assert_eq!(manifest.child_map["unit_test.p.b.t"], Vec::<String>::new());
+    }
+
+    #[test]
+    fn dependency_maps_are_written_as_the_owned_maps() {
+        let ids = vec!["model.p.a", "model.p.b", "source.p.s.t", "test.p.c"];
+        // b <- a, s (a repeated); c <- b, a
+        let parents = vec![vec![], vec![2, 0, 0], vec![], vec![1, 0]];
+        let maps = DependencyMaps::from_parents(ids.clone(), parents);
+        let meta = ManifestMetadata::new("p", "duckdb", "id", Utc::now(), Quoting::default());
+        let mut manifest = Manifest::new(meta);
+        let depends = [
+            vec![],
+            vec!["source.p.s.t", "model.p.a", "model.p.a"],
+            vec![],
+            vec!["model.p.b", "model.p.a"],
+        ];
+        for (id, parents) in ids.iter().zip(&depends) {
+            if id.starts_with("source.") {
+                manifest
+                    .sources
+                    .insert(id.to_string(), ManifestSource::default());
+            } else {
+                manifest
+                    .nodes
+                    .insert(id.to_string(), node(ResourceType::Model, id, parents));
+            }
+        }
+        manifest.build_parent_child_maps();
+        let written = |lazy: &LazyNodes<'_>| {
+            let mut out = Vec::new();
+            manifest.write_json_with(&mut out, lazy).unwrap();
+            serde_json::from_slice::<Value>(&out).unwrap()
+        };
+        let from_lists = written(&LazyNodes {
+            maps: Some(maps),
+            ..LazyNodes::default()
+        });
+        let owned = written(&LazyNodes::default());
+        assert_eq!(from_lists["parent_map"], owned["parent_map"]);
+        assert_eq!(from_lists["child_map"], owned["child_map"]);
+        assert_eq!(
+            from_lists["child_map"]["model.p.a"],
+            json!(["model.p.b", "test.p.c"])
+        );
+        assert_eq!(
+            from_lists["parent_map"]["model.p.b"],
+            json!(["model.p.a", "source.p.s.t"])
+        );
     }
 
     #[test]

@@ -243,7 +243,8 @@ fn list_line(
             );
             obj.insert("config".into(), Value::Object((*g.config).clone()));
             obj.insert("tags".into(), json!(g.tags));
-            obj.insert("depends_on".into(), json!({"nodes": g.depends_on}));
+            let depends_on = parsed.node(id).map_or(&[][..], |n| &n.depends_on_nodes);
+            obj.insert("depends_on".into(), json!({"nodes": depends_on}));
             obj.insert("fqn".into(), json!(g.fqn));
             if !keys.is_empty() {
                 obj.retain(|k, _| keys.iter().any(|want| want == k));

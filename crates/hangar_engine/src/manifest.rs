@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hangar_artifacts::manifest::{
-    Contract, DependsOn, FileHash, InjectedCte, LazyNodes, MacroDependsOnList, Manifest,
-    ManifestDoc, ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, Quoting, RefArgs,
-    ResourceType as ArtifactType, TestMetadata,
+    Contract, DependencyMaps, DependsOn, FileHash, InjectedCte, LazyNodes, MacroDependsOnList,
+    Manifest, ManifestDoc, ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, Quoting,
+    RefArgs, ResourceType as ArtifactType, TestMetadata,
 };
 use hangar_artifacts::run_results::{
     AdapterResponse, RunResult, RunResults, RunStatus, TimingInfo,
@@ -104,10 +104,60 @@ pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
             .collect();
         manifest.disabled.insert(id.clone(), list);
     }
-    manifest.build_parent_child_maps_with(
-        manifest_nodes(parsed).map(|n| (n.unique_id.as_str(), n.depends_on_nodes.as_slice())),
-    );
     manifest
+}
+
+/// `parent_map` and `child_map` over every resource: the graph's nodes
+/// (nodes, unit tests, sources) and the manifest's untyped resources
+/// (exposures and the like), which the graph does not hold.
+fn dependency_maps<'a>(parsed: &'a ParsedProject, manifest: &'a Manifest) -> DependencyMaps<'a> {
+    let mut untyped: Vec<(&str, &Value)> = [
+        &manifest.exposures,
+        &manifest.metrics,
+        &manifest.semantic_models,
+        &manifest.saved_queries,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(id, resource)| (id.as_str(), resource))
+    .collect();
+    untyped.sort_unstable_by_key(|(id, _)| *id);
+    // Merge the two sorted id lists, remembering where each graph node went.
+    let graph_lists: Vec<(&str, &[usize])> = parsed.graph.parent_lists().collect();
+    let mut ids = Vec::with_capacity(graph_lists.len() + untyped.len());
+    let mut position_of_graph_node = Vec::with_capacity(graph_lists.len());
+    let (mut g, mut u) = (0, 0);
+    while g < graph_lists.len() || u < untyped.len() {
+        if u == untyped.len() || (g < graph_lists.len() && graph_lists[g].0 < untyped[u].0) {
+            position_of_graph_node.push(ids.len() as u32);
+            ids.push(graph_lists[g].0);
+            g += 1;
+        } else {
+            ids.push(untyped[u].0);
+            u += 1;
+        }
+    }
+    let mut parents = vec![Vec::new(); ids.len()];
+    for ((_, graph_parents), &at) in graph_lists.iter().zip(&position_of_graph_node) {
+        parents[at as usize] = graph_parents
+            .iter()
+            .map(|&p| position_of_graph_node[p])
+            .collect();
+    }
+    for (id, resource) in &untyped {
+        let Ok(at) = ids.binary_search(id) else {
+            continue;
+        };
+        parents[at] = resource
+            .pointer("/depends_on/nodes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|parent| ids.binary_search(&parent.as_str()?).ok())
+            .map(|p| p as u32)
+            .collect();
+    }
+    DependencyMaps::from_parents(ids, parents)
 }
 
 /// The nodes that go under the manifest's `nodes` (unit tests have their own key).
@@ -361,6 +411,7 @@ pub fn write_manifest(
             .map(|n| n.unique_id.as_str())
             .collect(),
         make: Some(&make),
+        maps: Some(dependency_maps(parsed, &manifest)),
     };
     let path = target_dir.join("manifest.json");
     hangar_artifacts::write_with(&path, |out| manifest.write_json_with(out, &lazy))

@@ -34,17 +34,24 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// Builds the DAG. Every problem is reported: duplicate ids, parents
-    /// that do not exist (H300/H301) and each cycle (H302) with its path.
-    pub fn build(mut nodes: Vec<GraphNode>) -> Result<Graph, Vec<Diagnostic>> {
-        nodes.sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
+    /// Builds the DAG from each node with the unique ids of its parents
+    /// (kept only as indices, so the caller may lend them). Every problem
+    /// is reported: duplicate ids, parents that do not exist (H300/H301)
+    /// and each cycle (H302) with its path.
+    pub fn build<D, P>(mut nodes: Vec<(GraphNode, D)>) -> Result<Graph, Vec<Diagnostic>>
+    where
+        D: AsRef<[P]>,
+        P: AsRef<str>,
+    {
+        nodes.sort_by(|(a, _), (b, _)| a.unique_id.cmp(&b.unique_id));
         let mut diagnostics = duplicate_ids(&mut nodes);
+        let (nodes, depends_on): (Vec<GraphNode>, Vec<D>) = nodes.into_iter().unzip();
         let index: HashMap<String, usize> = nodes
             .iter()
             .enumerate()
             .map(|(i, n)| (n.unique_id.clone(), i))
             .collect();
-        let (parents, mut unknown) = resolve_parents(&nodes, &index);
+        let (parents, mut unknown) = resolve_parents(&nodes, &depends_on, &index);
         diagnostics.append(&mut unknown);
         let mut children = vec![Vec::new(); nodes.len()];
         for (child, ps) in parents.iter().enumerate() {
@@ -145,6 +152,16 @@ impl Graph {
     /// Every node's sorted children, as dbt's manifest `child_map`.
     pub fn child_map(&self) -> BTreeMap<String, Vec<String>> {
         self.adjacency_map(&self.children)
+    }
+
+    /// Each node's id with its parents as indices into [`Graph::nodes`]
+    /// order (sorted, unique): the manifest's maps are written from these
+    /// without a string map per node.
+    pub fn parent_lists(&self) -> impl ExactSizeIterator<Item = (&str, &[usize])> {
+        self.nodes
+            .iter()
+            .zip(&self.parents)
+            .map(|(node, parents)| (node.unique_id.as_str(), parents.as_slice()))
     }
 
     /// The petgraph view (node `i` is the `i`-th node in `unique_id` order),
@@ -249,9 +266,9 @@ pub(crate) enum Direction {
 }
 
 /// Drops later nodes with an id already seen, reporting each.
-fn duplicate_ids(nodes: &mut Vec<GraphNode>) -> Vec<Diagnostic> {
+fn duplicate_ids<D>(nodes: &mut Vec<(GraphNode, D)>) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
-    nodes.dedup_by(|later, earlier| {
+    nodes.dedup_by(|(later, _), (earlier, _)| {
         let duplicate = later.unique_id == earlier.unique_id;
         if duplicate {
             diagnostics.push(
@@ -270,17 +287,20 @@ fn duplicate_ids(nodes: &mut Vec<GraphNode>) -> Vec<Diagnostic> {
 
 /// Sorted, de-duplicated parent indices per node, plus a diagnostic for
 /// each parent id that is not a node.
-fn resolve_parents(
+fn resolve_parents<D: AsRef<[P]>, P: AsRef<str>>(
     nodes: &[GraphNode],
+    depends_on: &[D],
     index: &HashMap<String, usize>,
 ) -> (Vec<Vec<usize>>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let parents = nodes
         .iter()
-        .map(|node| {
-            let mut ps: Vec<usize> = node
-                .depends_on
+        .zip(depends_on)
+        .map(|(node, parent_ids)| {
+            let mut ps: Vec<usize> = parent_ids
+                .as_ref()
                 .iter()
+                .map(AsRef::as_ref)
                 .filter_map(|parent| {
                     let found = index.get(parent).copied();
                     if found.is_none() {

@@ -132,8 +132,6 @@ pub struct GraphNode {
     pub tags: Vec<String>,
     /// Resolved config, for `config.<key>:` selection.
     pub config: std::sync::Arc<serde_json::Map<String, serde_json::Value>>,
-    /// Unique ids of parents.
-    pub depends_on: Vec<String>,
     pub source_name: Option<String>,
     pub test: Option<TestInfo>,
     pub version: Option<String>,

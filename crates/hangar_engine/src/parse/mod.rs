@@ -856,26 +856,32 @@ fn exposure_json(
     })
 }
 
-fn graph_nodes(
-    nodes: &BTreeMap<String, Box<Node>>,
+/// Each node with its parents' ids, lent to the graph (which keeps indices).
+fn graph_nodes<'n>(
+    nodes: &'n BTreeMap<String, Box<Node>>,
     sources: &BTreeMap<String, SourceNode>,
-) -> Vec<GraphNode> {
-    let mut out: Vec<GraphNode> = nodes.par_iter().map(|(_, n)| graph_node(n)).collect();
-    out.extend(sources.values().map(|s| GraphNode {
-        unique_id: s.unique_id.clone(),
-        name: s.name.clone(),
-        resource_type: ResourceType::Source,
-        package_name: s.package_name.clone(),
-        fqn: s.fqn.clone(),
-        original_file_path: s.original_file_path.clone(),
-        path: s.path.clone(),
-        tags: s.tags.clone(),
-        config: std::sync::Arc::new(s.config.clone()),
-        depends_on: Vec::new(),
-        source_name: Some(s.source_name.clone()),
-        test: None,
-        version: None,
-        checksum: String::new(),
+) -> Vec<(GraphNode, &'n [String])> {
+    let mut out: Vec<(GraphNode, &[String])> = nodes
+        .par_iter()
+        .map(|(_, n)| (graph_node(n), n.depends_on_nodes.as_slice()))
+        .collect();
+    out.extend(sources.values().map(|s| {
+        let node = GraphNode {
+            unique_id: s.unique_id.clone(),
+            name: s.name.clone(),
+            resource_type: ResourceType::Source,
+            package_name: s.package_name.clone(),
+            fqn: s.fqn.clone(),
+            original_file_path: s.original_file_path.clone(),
+            path: s.path.clone(),
+            tags: s.tags.clone(),
+            config: std::sync::Arc::new(s.config.clone()),
+            source_name: Some(s.source_name.clone()),
+            test: None,
+            version: None,
+            checksum: String::new(),
+        };
+        (node, &[][..])
     }));
     out
 }
@@ -891,7 +897,6 @@ fn graph_node(n: &Node) -> GraphNode {
         path: n.path.clone(),
         tags: n.tags.clone(),
         config: n.config.clone(),
-        depends_on: n.depends_on_nodes.clone(),
         source_name: None,
         test: n.test.as_ref().map(|t| TestInfo {
             kind: if t.is_generic {

@@ -77,7 +77,7 @@ fn test_info(short: &str) -> Option<TestInfo> {
     })
 }
 
-fn project_nodes() -> Vec<GraphNode> {
+fn project_nodes() -> Vec<(GraphNode, Vec<String>)> {
     PROJECT
         .iter()
         .map(|spec| {
@@ -89,7 +89,7 @@ fn project_nodes() -> Vec<GraphNode> {
                 .id
                 .strip_prefix("model.shop.dim_customers.v")
                 .map(str::to_string);
-            GraphNode {
+            let node = GraphNode {
                 unique_id: spec.id.to_string(),
                 name: match spec.resource_type {
                     RT::Source => "payments".to_string(),
@@ -103,14 +103,15 @@ fn project_nodes() -> Vec<GraphNode> {
                 path: spec.file.to_string(),
                 tags: spec.tags.iter().map(|s| s.to_string()).collect(),
                 config: std::sync::Arc::new(config),
-                depends_on: spec.parents.iter().map(|s| s.to_string()).collect(),
                 source_name: (spec.resource_type == RT::Source).then(|| "stripe".to_string()),
                 test: test_info(spec.short),
                 version,
                 checksum: String::new(),
-            }
+            };
+            let parents = spec.parents.iter().map(|s| s.to_string()).collect();
+            (node, parents)
         })
-        .map(|mut node| {
+        .map(|(mut node, parents)| {
             // Test ids end in a hash; their names do not.
             if node.resource_type == RT::Test {
                 node.name = node.fqn.last().cloned().unwrap_or_default();
@@ -118,7 +119,7 @@ fn project_nodes() -> Vec<GraphNode> {
             if node.resource_type == RT::UnitTest {
                 node.name = "test_fct_orders_math".to_string();
             }
-            node
+            (node, parents)
         })
         .collect()
 }
@@ -440,9 +441,9 @@ fn bad_selector_errors() {
     insta::assert_snapshot!(rendered.join("\n"));
 }
 
-fn model(id: &str, parents: &[&str]) -> GraphNode {
+fn model(id: &str, parents: &[&str]) -> (GraphNode, Vec<String>) {
     let name = id.rsplit('.').next().unwrap_or(id).to_string();
-    GraphNode {
+    let node = GraphNode {
         unique_id: id.to_string(),
         name: name.clone(),
         resource_type: RT::Model,
@@ -452,18 +453,18 @@ fn model(id: &str, parents: &[&str]) -> GraphNode {
         path: String::new(),
         tags: Vec::new(),
         config: Default::default(),
-        depends_on: parents.iter().map(|p| p.to_string()).collect(),
         source_name: None,
         test: None,
         version: None,
         checksum: String::new(),
-    }
+    };
+    (node, parents.iter().map(|p| p.to_string()).collect())
 }
 
 #[test]
 fn disabled_nodes_are_not_walked_through() {
     let mut disabled = model("model.p.b", &["model.p.a"]);
-    std::sync::Arc::make_mut(&mut disabled.config)
+    std::sync::Arc::make_mut(&mut disabled.0.config)
         .insert("enabled".to_string(), Value::Bool(false));
     let graph = Graph::build(vec![
         model("model.p.a", &[]),
