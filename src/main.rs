@@ -143,8 +143,8 @@ fn dispatch(cli: &Cli, style: Style) -> Result<u8, Failure> {
         Command::Compile { selection, inline } => {
             let inv = invocation(g, "compile", Some(selection))?;
             if let Some(sql) = inline {
-                let session = hangar_engine::session::load_session(inv)?;
-                let parsed = hangar_engine::parse::parse_project(&session)?;
+                let mut session = hangar_engine::session::load_session(inv)?;
+                let parsed = hangar_engine::parse::parse_project(&mut session)?;
                 println!("{}", commands::compile_inline(&session, &parsed, sql)?);
                 return Ok(EXIT_OK);
             }

@@ -40,6 +40,14 @@ pub type JsonMap = serde_json::Map<String, serde_json::Value>;
 /// tens of thousands of nodes copies none of them.
 pub type SharedJsonMap = std::sync::Arc<JsonMap>;
 
+/// Writes a [`SharedJsonMap`] (serde's `rc` feature is not enabled).
+fn serialize_shared_map<S: serde::Serializer>(
+    map: &SharedJsonMap,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&**map, serializer)
+}
+
 /// Reads a [`SharedJsonMap`] (serde's `rc` feature is not enabled).
 fn deserialize_shared_map<'de, D: serde::Deserializer<'de>>(
     deserializer: D,

@@ -932,7 +932,11 @@ pub struct ManifestSource {
     /// The `meta` of the source (the YAML entry above the table).
     pub source_meta: JsonMap,
     pub tags: Vec<String>,
-    pub config: JsonMap,
+    #[serde(
+        serialize_with = "crate::serialize_shared_map",
+        deserialize_with = "crate::deserialize_shared_map"
+    )]
+    pub config: SharedJsonMap,
     pub patch_path: Option<String>,
     pub unrendered_config: JsonMap,
     pub relation_name: Option<String>,

@@ -176,7 +176,7 @@ fn source() -> ManifestSource {
         source_name: "shop".into(),
         identifier: "raw_orders".into(),
         freshness: Some(Default::default()),
-        config: config_defaults::for_resource_type(ResourceType::Source),
+        config: config_defaults::for_resource_type(ResourceType::Source).into(),
         relation_name: Some(r#""dev"."raw"."raw_orders""#.into()),
         created_at: 1_704_067_200.5,
         unrendered_schema: Some("raw".into()),

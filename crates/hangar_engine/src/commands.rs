@@ -29,8 +29,8 @@ pub fn target_dir(session: &Session) -> PathBuf {
 
 /// Load and parse, then write target/manifest.json.
 pub fn parse(invocation: Invocation) -> Result<(Session, ParsedProject), Failure> {
-    let session = load_session(invocation)?;
-    let parsed = parse_project(&session)?;
+    let mut session = load_session(invocation)?;
+    let parsed = parse_project(&mut session)?;
     crate::manifest::write_manifest(&session, &parsed, &BTreeMap::new(), &target_dir(&session))?;
     Ok((session, parsed))
 }
@@ -116,8 +116,8 @@ const COMPILED_TYPES: &[ResourceType] = &[
 
 /// Compile the selected nodes to target/compiled and write the manifest.
 pub fn compile(invocation: Invocation) -> Result<CompileOutcome, Failure> {
-    let session = load_session(invocation)?;
-    let parsed = parse_project(&session)?;
+    let mut session = load_session(invocation)?;
+    let parsed = parse_project(&mut session)?;
     let ids = selected_ids(
         &session,
         &parsed,
@@ -261,8 +261,8 @@ pub fn run(
     reporter: &dyn Reporter,
     cancel: Arc<CancelToken>,
 ) -> Result<RunOutcome, Failure> {
-    let session = load_session(invocation)?;
-    let parsed = parse_project(&session)?;
+    let mut session = load_session(invocation)?;
+    let parsed = parse_project(&mut session)?;
     let target = target_dir(&session);
     let selected = selected_ids(
         &session,
@@ -386,8 +386,8 @@ pub fn show(
     inline: Option<&str>,
     limit: usize,
 ) -> Result<ShowResult, Failure> {
-    let session = load_session(invocation)?;
-    let parsed = parse_project(&session)?;
+    let mut session = load_session(invocation)?;
+    let parsed = parse_project(&mut session)?;
     let (title, sql) = match inline {
         Some(sql) => (
             "inline query".to_string(),

@@ -212,7 +212,8 @@ pub struct SourceNode {
     pub meta: Map<String, Value>,
     pub source_meta: Map<String, Value>,
     pub tags: Vec<String>,
-    pub config: Map<String, Value>,
+    /// Pooled: thousands of sources share a handful of configs.
+    pub config: SharedConfig,
     pub quoting: Map<String, Value>,
     pub loaded_at_field: Option<String>,
     pub freshness: Value,

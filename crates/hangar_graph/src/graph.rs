@@ -22,7 +22,7 @@ pub(crate) struct NodeFacts {
     pub latest_version: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Graph {
     nodes: Vec<GraphNode>,
     facts: Vec<NodeFacts>,

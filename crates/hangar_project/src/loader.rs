@@ -35,6 +35,8 @@ pub struct LoadedProject {
     /// Root first, then installed packages sorted by directory name.
     pub packages: Vec<Package>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Set once [`LoadedProject::release_property_entries`] ran.
+    property_entries_released: bool,
 }
 
 impl LoadedProject {
@@ -49,6 +51,24 @@ impl LoadedProject {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// Drops every property file's entries, keeping each file's identity
+    /// and text. Parsing turns the entries into nodes, sources and tests;
+    /// kept beside them they cost tens of MB on a large project.
+    pub fn release_property_entries(&mut self) {
+        for package in &mut self.packages {
+            package
+                .properties
+                .iter_mut()
+                .for_each(PropertyFile::release_entries);
+        }
+        self.property_entries_released = true;
+    }
+
+    /// Whether the property files still hold their entries.
+    pub fn has_property_entries(&self) -> bool {
+        !self.property_entries_released
+    }
 }
 
 /// Loads the project at `root` and the packages under its
@@ -59,6 +79,7 @@ pub fn load_project(root: &Path) -> LoadedProject {
         root_package: String::new(),
         packages: Vec::new(),
         diagnostics: Vec::new(),
+        property_entries_released: false,
     };
     let (config, diags) = read_project_config(root, Path::new(""));
     loaded.diagnostics.extend(diags);

@@ -42,6 +42,18 @@ pub struct PropertyFile {
     pub extra: Map<String, Value>,
 }
 
+impl PropertyFile {
+    /// Drops the entries, keeping the file's package, path and text.
+    pub fn release_entries(&mut self) {
+        *self = PropertyFile {
+            package: std::mem::take(&mut self.package),
+            path: std::mem::take(&mut self.path),
+            contents: self.contents.clone(),
+            ..PropertyFile::default()
+        };
+    }
+}
+
 /// Properties of a model, seed, snapshot or analysis.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NodePatch {

@@ -73,6 +73,22 @@ fn tiny_project_with_a_package() {
 }
 
 #[test]
+fn released_property_files_keep_their_path_and_text() {
+    let mut loaded = load_project(&fixture("tiny"));
+    assert!(loaded.has_property_entries());
+    let before = loaded.root().unwrap().properties[0].clone();
+    assert!(!before.models.is_empty() && !before.sources.is_empty());
+
+    loaded.release_property_entries();
+    assert!(!loaded.has_property_entries());
+    let after = &loaded.root().unwrap().properties[0];
+    assert_eq!(after.package, before.package);
+    assert_eq!(after.path, before.path);
+    assert_eq!(after.contents, before.contents);
+    assert!(after.models.is_empty() && after.sources.is_empty());
+}
+
+#[test]
 fn broken_project_reports_everything() {
     let loaded = load_project(&fixture("broken"));
     // What could be built still is.

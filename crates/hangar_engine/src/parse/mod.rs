@@ -59,7 +59,28 @@ impl ParsedProject {
 }
 
 /// Parse the project: returns the parsed project, or every error found.
-pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
+///
+/// The property files' entries become nodes, sources and tests; the session
+/// then keeps only the files' text (see
+/// [`hangar_project::LoadedProject::release_property_entries`]), so a
+/// session is parsed once.
+pub fn parse_project(session: &mut Session) -> Result<ParsedProject, Failure> {
+    if !session.project.has_property_entries() {
+        return Err(Failure::single(Diagnostic::error(
+            codes::UNSUPPORTED,
+            "this session was parsed already; load the project again to parse it again",
+        )));
+    }
+    let parsed = parse_resources(session)?;
+    session.project.release_property_entries();
+    // Built after the release: the graph's copies are the larger part of
+    // the parse's peak memory.
+    let graph = Graph::build(graph_nodes(&parsed.nodes, &parsed.sources)).map_err(Failure::new)?;
+    Ok(ParsedProject { graph, ..parsed })
+}
+
+/// Everything [`ParsedProject`] holds but the graph (left empty).
+fn parse_resources(session: &Session) -> Result<ParsedProject, Failure> {
     let mut diagnostics = Vec::new();
     let root = session.root_package();
     let docs = doc_blocks(&session.project.packages, &mut diagnostics);
@@ -158,7 +179,6 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
     if !errors.is_empty() {
         return Err(Failure::new(errors));
     }
-    let graph = Graph::build(graph_nodes(&nodes, &sources)).map_err(Failure::new)?;
     warnings.extend(session.warnings.iter().cloned());
     Ok(ParsedProject {
         root_package: root.name.clone(),
@@ -167,7 +187,7 @@ pub fn parse_project(session: &Session) -> Result<ParsedProject, Failure> {
         docs,
         exposures: exposures(session),
         disabled,
-        graph,
+        graph: Graph::default(),
         warnings,
     })
 }
@@ -875,7 +895,7 @@ fn graph_nodes<'n>(
             original_file_path: s.original_file_path.clone(),
             path: s.path.clone(),
             tags: s.tags.clone(),
-            config: std::sync::Arc::new(s.config.clone()),
+            config: s.config.clone(),
             source_name: Some(s.source_name.clone()),
             test: None,
             version: None,

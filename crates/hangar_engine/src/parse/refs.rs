@@ -134,7 +134,7 @@ pub fn resolve_dependencies(
         nodes
             .par_iter()
             .map(|node| {
-                let mut deps = Vec::new();
+                let mut deps = Vec::with_capacity(node.refs.len() + node.sources.len());
                 let mut problems = Vec::new();
                 for r in &node.refs {
                     match index.find(r.package.as_deref(), &r.name, &node.package_name, root) {

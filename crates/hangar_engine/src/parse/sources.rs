@@ -86,7 +86,7 @@ fn source_node(
         meta: table.meta.clone(),
         source_meta: src.meta.clone(),
         tags,
-        config,
+        config: crate::node::share_config(config),
         quoting,
         loaded_at_field: table
             .loaded_at_field
