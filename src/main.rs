@@ -22,6 +22,25 @@ fn disable_transparent_huge_pages() {
     }
 }
 
+/// mimalloc (v3) keeps freed memory committed for a second before it
+/// returns it to the OS: longer than a whole parse, so memory freed on the
+/// way (property entries, per-batch buffers) still counted at the peak.
+/// With 50 ms, a 10,000-model parse peaked at 260 MB instead of 308 MB, at
+/// no measurable cost in time. `MIMALLOC_PURGE_DELAY` still overrides.
+const PURGE_DELAY_MS: std::ffi::c_long = 50;
+
+/// `mi_option_purge_delay` in mimalloc.h's `mi_option_e`; libmimalloc-sys
+/// names no constant for it in v3.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+fn return_freed_memory_sooner() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: called first thing in main, before any thread starts
+        // (mimalloc's options are not synchronized); plain integers.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
+    }
+}
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +64,7 @@ const EXIT_ERROR: u8 = 2;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
+    return_freed_memory_sooner();
     disable_transparent_huge_pages();
     let cli = Cli::parse();
     let style = Style::new(cli.global.log_format, cli.global.no_color, cli.global.quiet);
@@ -323,4 +343,18 @@ fn format_table(columns: &[String], rows: &[Vec<serde_json::Value>]) -> String {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn purge_delay_index_names_mimallocs_purge_delay() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        // Its default is 1000 ms: another index would read another option.
+        // SAFETY: a read of an integer option.
+        let default = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+        assert_eq!(default, 1000);
+    }
 }
