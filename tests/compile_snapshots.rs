@@ -82,3 +82,58 @@ fn generic_test_configs_are_rendered_at_parse() {
         assert_eq!(w, "visit_id > 3");
     }
 }
+
+#[test]
+fn parent_and_child_maps_cover_exposures_and_agree() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    std::fs::write(
+        project.join("models/exposures.yml"),
+        "version: 2\nexposures:\n  - name: front_desk\n    type: dashboard\n    owner: {name: Desk, email: desk@example.com}\n    depends_on:\n      - ref('fct_visits')\n      - ref('dim_members')\n",
+    )
+    .expect("write exposures.yml");
+    let out = run_in(&project, &["parse"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let (parents, children) = (&manifest["parent_map"], &manifest["child_map"]);
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .map(|id| id.as_str().expect("an id").to_string())
+            .collect()
+    };
+    let exposure = "exposure.gym_mini.front_desk";
+    assert_eq!(
+        ids(&parents[exposure]),
+        ["model.gym_mini.dim_members", "model.gym_mini.fct_visits"]
+    );
+    assert!(ids(&children["model.gym_mini.dim_members"]).contains(&exposure.to_string()));
+    assert_eq!(ids(&children[exposure]), Vec::<String>::new());
+    // Every resource has an entry in both maps, and the maps mirror each other.
+    let parent_map = parents.as_object().expect("parent_map");
+    let child_map = children.as_object().expect("child_map");
+    for key in ["nodes", "sources", "exposures", "unit_tests"] {
+        for id in manifest[key].as_object().expect(key).keys() {
+            assert!(
+                parent_map.contains_key(id) && child_map.contains_key(id),
+                "{id}"
+            );
+        }
+    }
+    for (child, its_parents) in parent_map {
+        let list = ids(its_parents);
+        assert!(list.windows(2).all(|w| w[0] < w[1]), "{child}: {list:?}");
+        for parent in list {
+            assert!(
+                ids(&child_map[&parent]).contains(child),
+                "{parent} -> {child}"
+            );
+        }
+    }
+    let edges =
+        |map: &serde_json::Map<String, Value>| map.values().map(|v| ids(v).len()).sum::<usize>();
+    assert_eq!(edges(parent_map), edges(child_map));
+}

@@ -183,7 +183,7 @@ fn string_leaves(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = &
 }
 
 /// The string-literal arguments of every `func(...)` call in `text`.
-fn call_args(text: &str, func: &str) -> Vec<Vec<String>> {
+pub(super) fn call_args(text: &str, func: &str) -> Vec<Vec<String>> {
     let mut calls = Vec::new();
     let mut rest = text;
     while let Some(at) = rest.find(func) {

@@ -3,6 +3,7 @@
 
 mod blocks;
 pub mod drafts;
+mod exposures;
 mod generic;
 mod naming;
 mod patches;
@@ -174,6 +175,7 @@ fn parse_resources(session: &Session) -> Result<ParsedProject, Failure> {
         &mut diagnostics,
     );
 
+    let exposures = exposures::exposures(session, &nodes, &sources, &mut diagnostics);
     let (errors, mut warnings): (Vec<_>, Vec<_>) =
         diagnostics.into_iter().partition(Diagnostic::is_error);
     if !errors.is_empty() {
@@ -185,7 +187,7 @@ fn parse_resources(session: &Session) -> Result<ParsedProject, Failure> {
         nodes,
         sources,
         docs,
-        exposures: exposures(session),
+        exposures,
         disabled,
         graph: Graph::default(),
         warnings,
@@ -826,54 +828,6 @@ fn doc_blocks(
         }
     }
     docs
-}
-
-fn exposures(session: &Session) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for package in &session.project.packages {
-        for file in &package.properties {
-            for e in &file.exposures {
-                let id = format!("exposure.{}.{}", package.name, e.name);
-                let exposure = exposure_json(e, &package.name, &id, file);
-                out.insert(id, exposure);
-            }
-        }
-    }
-    out
-}
-
-/// An exposure as dbt writes it in the manifest.
-fn exposure_json(
-    e: &hangar_project::ExposureDef,
-    package: &str,
-    unique_id: &str,
-    file: &hangar_project::PropertyFile,
-) -> Value {
-    let path = path_string(&file.path);
-    serde_json::json!({
-        "name": e.name,
-        "resource_type": "exposure",
-        "package_name": package,
-        "path": path,
-        "original_file_path": path,
-        "unique_id": unique_id,
-        "fqn": [package, e.name],
-        "type": e.exposure_type,
-        "owner": e.owner,
-        "description": e.description.clone().unwrap_or_default(),
-        "label": e.label,
-        "maturity": e.maturity,
-        "meta": e.meta,
-        "tags": e.tags,
-        "config": {"enabled": true, "tags": e.tags, "meta": e.meta},
-        "unrendered_config": {},
-        "url": e.url,
-        "depends_on": {"macros": [], "nodes": []},
-        "refs": [],
-        "sources": [],
-        "metrics": [],
-        "created_at": 0.0,
-    })
 }
 
 /// Each node with its parents' ids, lent to the graph (which keeps indices).
