@@ -74,8 +74,8 @@ pub fn parse_project(session: &mut Session) -> Result<ParsedProject, Failure> {
     }
     let parsed = parse_resources(session)?;
     session.project.release_property_entries();
-    // Built after the release: the graph's copies are the larger part of
-    // the parse's peak memory.
+    // Built after the release, so the graph's copies of every node do not
+    // sit beside the property entries at the parse's peak.
     let graph = Graph::build(graph_nodes(&parsed.nodes, &parsed.sources)).map_err(Failure::new)?;
     Ok(ParsedProject { graph, ..parsed })
 }
