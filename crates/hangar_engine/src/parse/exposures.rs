@@ -22,6 +22,11 @@ pub fn exposures(
     sources: &BTreeMap<String, SourceNode>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Value> {
+    let mut files = session.project.packages.iter().flat_map(|p| &p.properties);
+    if files.all(|file| file.exposures.is_empty()) {
+        // Most projects have none: skip indexing every node by name.
+        return BTreeMap::new();
+    }
     let index = RefIndex::new(nodes.values().map(|n| &**n));
     let root = &session.root_package().name;
     let mut out = BTreeMap::new();
