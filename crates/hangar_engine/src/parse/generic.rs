@@ -33,7 +33,7 @@ pub fn generic_tests_for(
     entry_tests: &[TestDef],
     columns: &[ColumnDef],
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Node> {
+) -> Vec<Box<Node>> {
     let entry = entry_tests.iter().map(|t| (t, None));
     let column = columns.iter().flat_map(|c| {
         // dbt quotes the column name its tests get when the column says `quote: true`.
@@ -56,7 +56,7 @@ pub fn generic_tests_for(
                 test,
                 column.as_deref(),
             ) {
-                Ok(node) => Some(node),
+                Ok(node) => Some(Box::new(node)),
                 Err(message) => {
                     diagnostics.push(
                         Diagnostic::error(codes::YAML_SCHEMA, message)

@@ -103,9 +103,14 @@ fn parse_resources(session: &Session) -> Result<ParsedProject, Failure> {
     report_unused_patches(&patch_index, &used_patches, &mut diagnostics);
 
     let resolver = ParseResolver::new(session, &docs);
-    let rendered: Vec<(Node, Option<Diagnostic>)> = drafts
+    // Boxed from here on: a node is about a kilobyte, and tens of thousands
+    // of them were copied at each step that gathers, splits or sorts them.
+    let rendered: Vec<(Box<Node>, Option<Diagnostic>)> = drafts
         .into_par_iter()
-        .map(|node| render_for_parse(session, &resolver, node))
+        .map(|node| {
+            let (node, problem) = render_for_parse(session, &resolver, node);
+            (Box::new(node), problem)
+        })
         .collect();
     let mut nodes = Vec::with_capacity(rendered.len());
     for (node, problem) in rendered {
@@ -563,11 +568,11 @@ fn check_materialization(node: &Node) -> Result<(), Diagnostic> {
 fn yaml_tests(
     session: &Session,
     files: &[&hangar_project::properties::PropertyFile],
-    nodes: &[Node],
+    nodes: &[Box<Node>],
     sources: &BTreeMap<String, SourceNode>,
     memo: &FolderConfigMemo,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<Vec<Node>> {
+) -> Vec<Vec<Box<Node>>> {
     let root = session.root_package();
     let node_ids: std::collections::HashMap<(ResourceType, &str, &str), &str> = nodes
         .iter()
@@ -636,7 +641,7 @@ fn yaml_tests(
             }
         }
     }
-    let built: Vec<(Vec<Node>, Vec<Diagnostic>)> = jobs
+    let built: Vec<(Vec<Box<Node>>, Vec<Diagnostic>)> = jobs
         .par_iter()
         .map(|job| {
             let mut problems = Vec::new();
@@ -711,7 +716,7 @@ fn render_source_fields(
 fn render_test_configs(
     session: &Session,
     resolver: &ParseResolver<'_>,
-    tests: &mut [Node],
+    tests: &mut [Box<Node>],
 ) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for test in tests.iter_mut() {
@@ -756,23 +761,22 @@ fn render_test_configs(
 
 /// Takes the disabled nodes out in place: the enabled ones, most of a large
 /// project, are not copied.
-fn split_disabled(mut nodes: Vec<Node>) -> (Vec<Node>, BTreeMap<String, Vec<Node>>) {
+fn split_disabled(mut nodes: Vec<Box<Node>>) -> (Vec<Box<Node>>, BTreeMap<String, Vec<Node>>) {
     let mut disabled: BTreeMap<String, Vec<Node>> = BTreeMap::new();
     for n in nodes.extract_if(.., |n| !n.enabled()) {
-        disabled.entry(n.unique_id.clone()).or_default().push(n);
+        disabled.entry(n.unique_id.clone()).or_default().push(*n);
     }
     (nodes, disabled)
 }
 
 /// The nodes by unique id; a second node with an id already taken is
-/// reported. Nodes are boxed and sorted in parallel, then the map is built
+/// reported. Nodes are sorted in parallel, then the map is built
 /// in one pass from sorted input (inserting 40,000 nodes one by one moved
 /// them around inside the tree).
 fn check_duplicates(
-    nodes: Vec<Node>,
+    mut boxed: Vec<Box<Node>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Box<Node>> {
-    let mut boxed: Vec<Box<Node>> = nodes.into_par_iter().map(Box::new).collect();
     // Stable: of equal ids, the first found stays first.
     boxed.par_sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
     let mut unique: Vec<(String, Box<Node>)> = Vec::with_capacity(boxed.len());
