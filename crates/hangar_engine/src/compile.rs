@@ -167,6 +167,11 @@ impl<'a> Compiler<'a> {
             model: ModelContext::Lazy(node),
             extra: Map::new(),
             overrides: Default::default(),
+            generic_test_kwargs: node
+                .test
+                .as_ref()
+                .filter(|t| t.is_generic)
+                .map(|t| &t.kwargs),
         }
     }
 

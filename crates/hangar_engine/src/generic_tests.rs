@@ -4,7 +4,7 @@
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
-use crate::pyrepr::{push_str_repr, py_str, write_hashable_map};
+use crate::pyrepr::{push_str_repr, py_repr, py_str, write_hashable_map};
 
 /// Keys of a test entry that are configs rather than macro arguments.
 const CONFIG_ARGS: &[&str] = &[
@@ -53,6 +53,10 @@ pub struct GenericTest {
     pub kwargs: Map<String, Value>,
     /// Config given in the entry (legacy top-level keys and `config:`).
     pub config: Map<String, Value>,
+    /// dbt's raw code of the test, as its manifest shows it: the macro
+    /// called with `_dbt_generic_test_kwargs`, then the entry's own config as
+    /// written (`{{ test_unique(**_dbt_generic_test_kwargs) }}{{ config(severity="warn") }}`).
+    pub raw_code: String,
     pub column_name: Option<String>,
     pub description: String,
 }
@@ -99,10 +103,34 @@ impl GenericTest {
 
     /// The macro to call, e.g. `test_unique` or `dbt_utils.test_expression_is_true`.
     pub fn macro_name(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{ns}.test_{}", self.test_name),
-            None => format!("test_{}", self.test_name),
-        }
+        macro_name(self.namespace.as_deref(), &self.test_name)
+    }
+}
+
+fn macro_name(namespace: Option<&str>, test_name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{ns}.test_{test_name}"),
+        None => format!("test_{test_name}"),
+    }
+}
+
+/// dbt's `build_raw_code`: `{{ <macro>(**_dbt_generic_test_kwargs) }}`, then
+/// `{{ config(k=v,...) }}` with the config in `order` (strings in double
+/// quotes, other values as Python writes them).
+fn raw_code(macro_name: &str, config: &Map<String, Value>, order: &[String]) -> String {
+    let call = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
+    let config: Vec<String> = order
+        .iter()
+        .filter_map(|key| Some((key, config.get(key)?)))
+        .map(|(key, value)| match value {
+            Value::String(s) => format!("{key}=\"{}\"", s.replace('"', "\\\"")),
+            other => format!("{key}={}", py_repr(other)),
+        })
+        .collect();
+    if config.is_empty() {
+        call
+    } else {
+        format!("{call}{{{{ config({}) }}}}", config.join(","))
     }
 }
 
@@ -127,7 +155,7 @@ pub fn build_generic_test(
         return Err("a test's arguments may not include `model`".into());
     }
     let (namespace, test_name) = split_test_name(&full_test_name)?;
-    let config = extract_config(&mut args)?;
+    let (config, mut config_order) = extract_config(&mut args)?;
     let description = match args.remove("description") {
         Some(Value::String(s)) => s,
         _ => String::new(),
@@ -146,6 +174,16 @@ pub fn build_generic_test(
     let mut config = config;
     if name != compiled_name && !config.contains_key("alias") {
         config.insert("alias".into(), Value::String(compiled_name.clone()));
+        config_order.push("alias".into());
+    }
+    let raw_code = raw_code(
+        &macro_name(namespace.as_deref(), &test_name),
+        &config,
+        &config_order,
+    );
+    // After the raw code, which shows the severity as written.
+    if let Some(Value::String(sev)) = config.get_mut("severity") {
+        *sev = sev.to_uppercase();
     }
     Ok(GenericTest {
         name,
@@ -154,6 +192,7 @@ pub fn build_generic_test(
         namespace,
         kwargs: args,
         config,
+        raw_code,
         column_name: column_name.map(str::to_string),
         description,
     })
@@ -203,13 +242,18 @@ fn split_test_name(full: &str) -> Result<(Option<String>, String), String> {
     }
 }
 
-fn extract_config(args: &mut Map<String, Value>) -> Result<Map<String, Value>, String> {
+/// The entry's config, and its keys in dbt's order: the known config keys
+/// in [`CONFIG_ARGS`] order, then the others.
+fn extract_config(
+    args: &mut Map<String, Value>,
+) -> Result<(Map<String, Value>, Vec<String>), String> {
     let mut nested = match args.remove("config") {
         Some(Value::Object(c)) => c,
         Some(Value::Null) | None => Map::new(),
         Some(other) => return Err(format!("test `config` must be a mapping, got {other}")),
     };
     let mut config = Map::new();
+    let mut order = Vec::new();
     for key in CONFIG_ARGS {
         let top = args.remove(*key).filter(|v| !v.is_null());
         if top.is_some() && nested.contains_key(*key) {
@@ -219,17 +263,16 @@ fn extract_config(args: &mut Map<String, Value>) -> Result<Map<String, Value>, S
         }
         if let Some(v) = top.or_else(|| nested.remove(*key)) {
             config.insert((*key).to_string(), v);
+            order.push((*key).to_string());
         }
     }
     for (k, v) in nested {
         if !v.is_null() {
+            order.push(k.clone());
             config.insert(k, v);
         }
     }
-    if let Some(Value::String(sev)) = config.get_mut("severity") {
-        *sev = sev.to_uppercase();
-    }
-    Ok(config)
+    Ok((config, order))
 }
 
 fn model_string(target: &TestTarget<'_>) -> String {
@@ -415,6 +458,32 @@ mod tests {
     }
 
     #[test]
+    fn raw_code_is_dbts_macro_call_and_config() {
+        let plain = build_generic_test(&json!("not_null"), &model("orders"), Some("id")).unwrap();
+        assert_eq!(
+            plain.raw_code,
+            "{{ test_not_null(**_dbt_generic_test_kwargs) }}"
+        );
+        // Known config keys first in dbt's order (legacy and nested alike),
+        // strings quoted with `"` escaped, other values as Python writes them.
+        let configured = build_generic_test(
+            &json!({"dbt_utils.expression_is_true": {
+                "expression": "a > 0",
+                "where": "kind = \"x\"",
+                "config": {"severity": "warn", "tags": ["a", "b"], "store_failures": true}
+            }}),
+            &model("orders"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            configured.raw_code,
+            "{{ dbt_utils.test_expression_is_true(**_dbt_generic_test_kwargs) }}\
+             {{ config(severity=\"warn\",tags=['a', 'b'],where=\"kind = \\\"x\\\"\",store_failures=True) }}"
+        );
+    }
+
+    #[test]
     fn long_names_are_hashed() {
         let t = build_generic_test(
             &json!({"accepted_values": {"values": ["pending", "shipped", "completed", "returned"]}}),
@@ -428,6 +497,13 @@ mod tests {
         );
         assert_eq!(t.compiled_name.len(), 30 + 1 + 32);
         assert_eq!(t.config["alias"], json!(t.compiled_name));
+        assert_eq!(
+            t.raw_code,
+            format!(
+                "{{{{ test_accepted_values(**_dbt_generic_test_kwargs) }}}}{{{{ config(alias=\"{}\") }}}}",
+                t.compiled_name
+            )
+        );
         assert_eq!(
             t.name,
             "accepted_values_fct_orders_enriched_order_status__pending__shipped__completed__returned"

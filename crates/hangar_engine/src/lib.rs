@@ -25,7 +25,6 @@ pub mod scheduler;
 pub mod seed_file;
 pub mod session;
 pub mod snapshot;
-pub mod test_template;
 pub mod tests_run;
 pub mod unit_tests;
 

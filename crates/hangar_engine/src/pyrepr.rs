@@ -82,6 +82,26 @@ pub fn py_str(value: &Value) -> String {
     }
 }
 
+/// Python's `repr()` of a value as it arrives from YAML (`str()` of a list
+/// or a dict is its repr).
+pub fn py_repr(value: &Value) -> String {
+    match value {
+        Value::String(s) => py_str_repr(s),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", py_str_repr(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        leaf => py_str(leaf),
+    }
+}
+
 fn py_float_str(f: f64) -> String {
     if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 {
         format!("{f:.1}")
@@ -113,6 +133,13 @@ mod tests {
             hashable_repr(&v),
             "{'a': 'x', 'b': ['1', 'True', 'None', '1.5', '2.0']}"
         );
+    }
+
+    #[test]
+    fn repr_keeps_types_in_containers() {
+        let v = json!({"k": [1, true, null, "a'b"]});
+        assert_eq!(py_repr(&v), "{'k': [1, True, None, \"a'b\"]}");
+        assert_eq!(py_repr(&json!(2.0)), "2.0");
     }
 
     #[test]

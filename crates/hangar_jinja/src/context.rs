@@ -72,6 +72,8 @@ pub(crate) struct Render {
     borrowed: RwLock<Option<Borrowed>>,
     /// `model`, converted once per render when first read.
     model: std::sync::OnceLock<Value>,
+    /// A generic test's `_dbt_generic_test_kwargs`, set before it renders.
+    test_kwargs: std::sync::OnceLock<Value>,
     pub record: Mutex<Record>,
 }
 
@@ -108,6 +110,7 @@ impl Render {
             has_macro_overrides: !node.overrides.macros.is_empty(),
             borrowed: RwLock::new(Some(borrowed)),
             model: std::sync::OnceLock::new(),
+            test_kwargs: std::sync::OnceLock::new(),
             record: Mutex::new(Record::default()),
         })
     }
@@ -216,7 +219,7 @@ fn str_arg(v: &Option<Value>) -> Option<String> {
     })
 }
 
-fn json_to_value(v: &serde_json::Value) -> Value {
+pub(crate) fn json_to_value(v: &serde_json::Value) -> Value {
     crate::context::ser(v)
 }
 
@@ -259,6 +262,11 @@ impl Ctx {
     }
 
     fn node_value(&self, key: &str) -> Option<Value> {
+        if key == "_dbt_generic_test_kwargs"
+            && let Some(kwargs) = self.render.test_kwargs.get()
+        {
+            return Some(kwargs.clone());
+        }
         self.render
             .with_node(|n| match key {
                 "this" => n.this.clone().map(RelationObject::value),
@@ -903,9 +911,15 @@ pub(crate) fn render_template(
     } else {
         &node.path
     };
-    let result = reg
-        .env
-        .render_named_str(name, &text, Ctx::value(&render, &node.package));
+    let ctx = Ctx::value(&render, &node.package);
+    let result = match node.generic_test_kwargs {
+        Some(kwargs) => crate::test_kwargs::evaluate(reg, &ctx, kwargs).map(|value| {
+            // Set once, before the template that reads it renders.
+            let _ = render.test_kwargs.set(value);
+        }),
+        None => Ok(()),
+    }
+    .and_then(|()| reg.env.render_named_str(name, &text, ctx));
     render.detach();
     let record = std::mem::take(&mut *render.record());
     match result {

@@ -25,6 +25,7 @@ mod printf;
 mod registry;
 mod relation;
 mod table;
+mod test_kwargs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -153,6 +154,9 @@ pub struct NodeInput<'m> {
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// Values a unit test puts in place of macros, vars and env vars.
     pub overrides: Overrides,
+    /// A generic test's `test_metadata.kwargs`, evaluated into
+    /// `_dbt_generic_test_kwargs` before its template renders.
+    pub generic_test_kwargs: Option<&'m serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A unit test's `overrides:`: each macro named here returns its value
@@ -181,6 +185,7 @@ impl NodeInput<'_> {
             model: ModelContext::Json(serde_json::Value::Null),
             extra: Default::default(),
             overrides: Overrides::default(),
+            generic_test_kwargs: None,
         }
     }
 }

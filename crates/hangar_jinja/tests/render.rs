@@ -227,7 +227,9 @@ fn run_case(text: &str) -> String {
         let resolver = FakeResolver {
             adapter: adapter.clone(),
         };
-        let mut node = NodeInput::new(phase, "proj", "models/my_model.sql", &case.model);
+        let mut node: NodeInput<'_> =
+            NodeInput::new(phase, "proj", "models/my_model.sql", &case.model);
+        node.generic_test_kwargs = case.options.get("test_kwargs").and_then(|v| v.as_object());
         node.unique_id = "model.proj.my_model".into();
         node.name = "my_model".into();
         node.resource_type = "model".into();

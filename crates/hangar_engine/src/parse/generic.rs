@@ -11,7 +11,6 @@ use serde_json::Value;
 use super::drafts::{FolderConfigMemo, fqn_for, path_string, string_list, yaml_path_in_folder};
 use crate::generic_tests::{TestTarget, build_generic_test};
 use crate::node::{Node, NodeRef, TestNodeData};
-use crate::test_template::generic_test_template;
 
 /// What the tests of one YAML entry attach to.
 pub struct Attachment<'a> {
@@ -91,7 +90,7 @@ fn test_node(
         crate::node::reshare_config(&mut folder.config);
         crate::node::reshare_config(&mut folder.unrendered);
     }
-    let raw_code: Arc<str> = generic_test_template(&spec.macro_name(), &spec.kwargs).into();
+    let raw_code: Arc<str> = spec.raw_code.as_str().into();
     let refs = static_refs(&spec.kwargs);
     let sources = static_sources(&spec.kwargs);
     let unique_id = spec.unique_id(&package.name);

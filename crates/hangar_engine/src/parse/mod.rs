@@ -494,6 +494,7 @@ fn render_for_parse(
         model: hangar_jinja::ModelContext::Lazy(&node),
         extra: Map::new(),
         overrides: Default::default(),
+        generic_test_kwargs: None,
     };
     let out = match session.jinja.render_node(&input, resolver, None) {
         Ok(out) => out,

@@ -212,6 +212,7 @@ fn names_for(
         model: hangar_jinja::ModelContext::Json(model.clone()),
         extra: Map::new(),
         overrides: Default::default(),
+        generic_test_kwargs: None,
     };
     let call = |macro_name: &str, key: &str| -> Result<Value, Diagnostic> {
         let custom = node.config.get(key).cloned().unwrap_or(Value::Null);
