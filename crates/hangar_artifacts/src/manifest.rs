@@ -206,7 +206,9 @@ impl Manifest {
 
 /// Writes `"id":{node}` entries, comma-separated. Batches are serialized
 /// in parallel while a writer thread writes the previous one: writing a
-/// 100 MB manifest costs the kernel as much as serializing it.
+/// 100 MB manifest costs the kernel as much as serializing it. The writer
+/// hands each written buffer back for reuse, so the few megabytes in flight
+/// are faulted in once rather than 100 MB of fresh buffers.
 fn write_node_entries(
     entries: &[NodeEntry<'_>],
     lazy: &LazyNodes<'_>,
@@ -214,25 +216,39 @@ fn write_node_entries(
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
     const BATCH: usize = 4096;
+    const CHUNK: usize = 256;
+    let spare: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+    let take_buffer = || {
+        spare
+            .lock()
+            .ok()
+            .and_then(|mut buffers| buffers.pop())
+            .unwrap_or_else(|| Vec::with_capacity(CHUNK * 2048))
+    };
     std::thread::scope(|scope| {
         let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        let spare = &spare;
         let writer = scope.spawn(move || -> std::io::Result<()> {
             let mut first = true;
             for parts in received {
-                for part in parts {
+                for mut part in parts {
                     if !first {
                         out.write_all(b",")?;
                     }
                     first = false;
                     out.write_all(&part)?;
+                    part.clear();
+                    if let Ok(mut buffers) = spare.lock() {
+                        buffers.push(part);
+                    }
                 }
             }
             Ok(())
         });
         for batch in entries.chunks(BATCH) {
             let parts = batch
-                .par_chunks(256)
-                .map(|chunk| serialize_entries(chunk, lazy))
+                .par_chunks(CHUNK)
+                .map(|chunk| serialize_entries(chunk, lazy, take_buffer()))
                 .collect::<serde_json::Result<Vec<Vec<u8>>>>()?;
             if batches.send(parts).is_err() {
                 // The writer stopped on an error, reported below.
@@ -246,9 +262,12 @@ fn write_node_entries(
     })
 }
 
-fn serialize_entries(chunk: &[NodeEntry<'_>], lazy: &LazyNodes<'_>) -> serde_json::Result<Vec<u8>> {
+fn serialize_entries(
+    chunk: &[NodeEntry<'_>],
+    lazy: &LazyNodes<'_>,
+    mut buf: Vec<u8>,
+) -> serde_json::Result<Vec<u8>> {
     let _cache = config_json::CacheScope::enter();
-    let mut buf = Vec::with_capacity(chunk.len() * 2048);
     for (i, entry) in chunk.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
