@@ -137,3 +137,97 @@ fn parent_and_child_maps_cover_exposures_and_agree() {
         |map: &serde_json::Map<String, Value>| map.values().map(|v| ids(v).len()).sum::<usize>();
     assert_eq!(edges(parent_map), edges(child_map));
 }
+
+#[test]
+fn exposures_are_selected_and_listed_as_dbt_does() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    std::fs::write(
+        project.join("models/marts/exposures.yml"),
+        "version: 2\nexposures:\n  - name: front_desk\n    type: dashboard\n    tags: [desk]\n    owner: {name: Desk, email: desk@example.com}\n    config: {tags: [daily], meta: {team: ops}}\n    depends_on:\n      - ref('dim_members')\n  - name: retired\n    type: dashboard\n    owner: {name: Desk, email: desk@example.com}\n    config: {enabled: false}\n    depends_on:\n      - ref('no_such_model')\n",
+    )
+    .expect("write exposures.yml");
+    let lines = |args: &[&str]| -> Vec<String> {
+        let out = run_in(&project, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout).lines().map(str::to_string).collect()
+    };
+    // `+exposure:` selects the exposure and everything upstream of it.
+    let upstream = lines(&[
+        "ls",
+        "--select",
+        "+exposure:front_desk",
+        "--output",
+        "selector",
+    ]);
+    assert!(
+        upstream.contains(&"exposure:gym_mini.front_desk".to_string()),
+        "{upstream:?}"
+    );
+    assert!(
+        upstream.contains(&"gym_mini.marts.dim_members".to_string()),
+        "{upstream:?}"
+    );
+    assert!(
+        !upstream.contains(&"gym_mini.marts.fct_visits".to_string()),
+        "{upstream:?}"
+    );
+    // The selector `ls` prints selects the exposure again.
+    assert_eq!(
+        lines(&["ls", "--select", "exposure:gym_mini.front_desk"]),
+        ["exposure:gym_mini.front_desk"]
+    );
+    assert_eq!(
+        lines(&[
+            "ls",
+            "--resource-type",
+            "exposure",
+            "--output",
+            "json",
+            "--output-keys",
+            "unique_id",
+            "fqn",
+            "depends_on",
+        ]),
+        [
+            r#"{"depends_on":{"nodes":["model.gym_mini.dim_members"]},"fqn":["gym_mini","marts","front_desk"],"unique_id":"exposure.gym_mini.front_desk"}"#
+        ]
+    );
+    // Building upstream of an exposure builds its models, not the exposure.
+    let models = lines(&[
+        "ls",
+        "--select",
+        "+exposure:front_desk",
+        "--resource-type",
+        "model",
+        "--output",
+        "name",
+    ]);
+    assert!(models.contains(&"dim_members".to_string()), "{models:?}");
+
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let exposure = &manifest["exposures"]["exposure.gym_mini.front_desk"];
+    assert_eq!(exposure["path"], "marts/exposures.yml");
+    assert_eq!(exposure["original_file_path"], "models/marts/exposures.yml");
+    assert_eq!(
+        exposure["fqn"],
+        serde_json::json!(["gym_mini", "marts", "front_desk"])
+    );
+    // Top-level and `config:` tags and meta together, as dbt does.
+    assert_eq!(
+        exposure["config"],
+        serde_json::json!({"enabled": true, "tags": ["desk", "daily"], "meta": {"team": "ops"}})
+    );
+    assert_eq!(
+        lines(&["ls", "--select", "tag:daily", "--output", "name"]),
+        ["front_desk"]
+    );
+    // A disabled exposure is left out, and its depends_on is not checked.
+    assert!(
+        manifest["exposures"]
+            .get("exposure.gym_mini.retired")
+            .is_none()
+    );
+}

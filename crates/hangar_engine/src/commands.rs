@@ -220,9 +220,13 @@ fn list_line(
     Some(match output {
         ListFormat::Name => g.name.clone(),
         ListFormat::Path => g.original_file_path.clone(),
-        ListFormat::Selector => match g.resource_type {
-            ResourceType::Source => format!("source:{}", g.fqn.join(".")),
-            ResourceType::Exposure => format!("exposure:{}", g.fqn.join(".")),
+        // dbt's forms: sources by package, source and table, exposures by
+        // package and name (folders left out), the rest by fqn.
+        ListFormat::Selector => match (g.resource_type, &g.source_name) {
+            (ResourceType::Source, Some(source)) => {
+                format!("source:{}.{source}.{}", g.package_name, g.name)
+            }
+            (ResourceType::Exposure, _) => format!("exposure:{}.{}", g.package_name, g.name),
             _ => g.fqn.join("."),
         },
         ListFormat::Json => {
@@ -232,18 +236,18 @@ fn list_line(
             obj.insert("package_name".into(), json!(g.package_name));
             obj.insert("original_file_path".into(), json!(g.original_file_path));
             obj.insert("unique_id".into(), json!(g.unique_id));
-            obj.insert(
-                "alias".into(),
-                json!(
-                    parsed
-                        .node(id)
-                        .map(|n| n.alias.clone())
-                        .unwrap_or_else(|| g.name.clone())
-                ),
-            );
+            // Sources and exposures have no alias.
+            if let Some(node) = parsed.node(id) {
+                obj.insert("alias".into(), json!(node.alias));
+            }
             obj.insert("config".into(), Value::Object((*g.config).clone()));
             obj.insert("tags".into(), json!(g.tags));
-            let depends_on = parsed.node(id).map_or(&[][..], |n| &n.depends_on_nodes);
+            let depends_on = match parsed.exposures.get(id) {
+                Some(exposure) => crate::parse::exposure_depends_on(exposure),
+                None => parsed
+                    .node(id)
+                    .map_or_else(Vec::new, |n| n.depends_on_nodes.clone()),
+            };
             obj.insert("depends_on".into(), json!({"nodes": depends_on}));
             obj.insert("fqn".into(), json!(g.fqn));
             if !keys.is_empty() {

@@ -108,11 +108,10 @@ pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
 }
 
 /// `parent_map` and `child_map` over every resource: the graph's nodes
-/// (nodes, unit tests, sources) and the manifest's untyped resources
-/// (exposures and the like), which the graph does not hold.
+/// (nodes, unit tests, sources, exposures) and the manifest's untyped
+/// resources (metrics and the like), which the graph does not hold.
 fn dependency_maps<'a>(parsed: &'a ParsedProject, manifest: &'a Manifest) -> DependencyMaps<'a> {
     let mut untyped: Vec<(&str, &Value)> = [
-        &manifest.exposures,
         &manifest.metrics,
         &manifest.semantic_models,
         &manifest.saved_queries,

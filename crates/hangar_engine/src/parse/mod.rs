@@ -26,6 +26,7 @@ use drafts::{FolderConfigMemo, draft, file_stem, path_string};
 use generic::{Attachment, generic_tests_for};
 use patches::{PatchIndex, PatchRef, apply_patch, finish_config, index_patches};
 
+pub use exposures::depends_on_nodes as exposure_depends_on;
 pub use naming::{node_context, quote_policy, relation_for, source_relation};
 pub(crate) use patches::finish_config as finish_node_config;
 pub use refs::{ParseResolver, find_doc, is_refable};
@@ -76,7 +77,7 @@ pub fn parse_project(session: &mut Session) -> Result<ParsedProject, Failure> {
     session.project.release_property_entries();
     // Built after the release, so the graph's copies of every node do not
     // sit beside the property entries at the parse's peak.
-    let graph = Graph::build(graph_nodes(&parsed.nodes, &parsed.sources)).map_err(Failure::new)?;
+    let graph = Graph::build(graph_nodes(&parsed)).map_err(Failure::new)?;
     Ok(ParsedProject { graph, ..parsed })
 }
 
@@ -180,7 +181,7 @@ fn parse_resources(session: &Session) -> Result<ParsedProject, Failure> {
         &mut diagnostics,
     );
 
-    let exposures = exposures::exposures(session, &nodes, &sources, &mut diagnostics);
+    let exposures = exposures::exposures(session, &nodes, &disabled, &sources, &mut diagnostics);
     let (errors, mut warnings): (Vec<_>, Vec<_>) =
         diagnostics.into_iter().partition(Diagnostic::is_error);
     if !errors.is_empty() {
@@ -835,15 +836,16 @@ fn doc_blocks(
     docs
 }
 
-/// Each node with its parents' ids, lent to the graph (which keeps indices).
-fn graph_nodes<'n>(
-    nodes: &'n BTreeMap<String, Box<Node>>,
-    sources: &BTreeMap<String, SourceNode>,
-) -> Vec<(GraphNode, &'n [String])> {
-    let mut out: Vec<(GraphNode, &[String])> = nodes
+/// Nodes, sources and exposures, each with its parents' ids, lent to the
+/// graph (which keeps indices).
+fn graph_nodes(parsed: &ParsedProject) -> Vec<(GraphNode, std::borrow::Cow<'_, [String]>)> {
+    use std::borrow::Cow;
+    let mut out: Vec<(GraphNode, Cow<'_, [String]>)> = parsed
+        .nodes
         .par_iter()
-        .map(|(_, n)| (graph_node(n), n.depends_on_nodes.as_slice()))
+        .map(|(_, n)| (graph_node(n), Cow::Borrowed(n.depends_on_nodes.as_slice())))
         .collect();
+    let sources = &parsed.sources;
     out.extend(sources.values().map(|s| {
         let node = GraphNode {
             unique_id: s.unique_id.clone(),
@@ -860,7 +862,13 @@ fn graph_nodes<'n>(
             version: None,
             checksum: String::new(),
         };
-        (node, &[][..])
+        (node, Cow::Borrowed(&[][..]))
+    }));
+    out.extend(parsed.exposures.values().map(|e| {
+        (
+            exposures::graph_node(e),
+            Cow::Owned(exposures::depends_on_nodes(e)),
+        )
     }));
     out
 }
