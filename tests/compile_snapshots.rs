@@ -81,6 +81,20 @@ fn generic_test_configs_are_rendered_at_parse() {
     for w in wheres {
         assert_eq!(w, "visit_id > 3");
     }
+    // As in dbt, the raw code's config(...) shows the rendered value.
+    let raw_codes: Vec<&str> = manifest["nodes"]
+        .as_object()
+        .expect("nodes")
+        .iter()
+        .filter(|(id, _)| id.starts_with("test.gym_mini.not_null_"))
+        .filter_map(|(_, node)| node["raw_code"].as_str())
+        .filter(|code| code.contains("where="))
+        .collect();
+    assert_eq!(
+        raw_codes,
+        ["{{ test_not_null(**_dbt_generic_test_kwargs) }}{{ config(where=\"visit_id > 3\") }}"; 2],
+        "{raw_codes:?}"
+    );
 }
 
 #[test]

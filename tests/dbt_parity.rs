@@ -1,5 +1,6 @@
 //! hangar's manifest agrees with real dbt-core 1.11 on every node's id,
-//! database, schema, alias, relation name, fqn, paths and parents.
+//! database, schema, alias, relation name, fqn, paths and parents, on
+//! generic tests' raw code, and on exposures' fqn, paths and parents.
 //!
 //! The expectations in tests/fixtures/dbt_reference/ were written from dbt's
 //! own `target/manifest.json` (see the README there).
@@ -20,14 +21,16 @@ fn summary(manifest: &Value) -> BTreeMap<String, Value> {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         parents.sort_unstable();
-        out.insert(
-            id.clone(),
-            json!({
-                "database": n["database"], "schema": n["schema"], "alias": n["alias"],
-                "relation_name": n["relation_name"], "depends_on": parents, "fqn": n["fqn"],
-                "path": n["path"], "original_file_path": n["original_file_path"], "name": n["name"],
-            }),
-        );
+        let mut node = json!({
+            "database": n["database"], "schema": n["schema"], "alias": n["alias"],
+            "relation_name": n["relation_name"], "depends_on": parents, "fqn": n["fqn"],
+            "path": n["path"], "original_file_path": n["original_file_path"], "name": n["name"],
+        });
+        // Generic tests: dbt's `{{ test_x(**_dbt_generic_test_kwargs) }}{{ config(...) }}`.
+        if n.get("test_metadata").is_some_and(|m| !m.is_null()) {
+            node["raw_code"] = n["raw_code"].clone();
+        }
+        out.insert(id.clone(), node);
     }
     for (id, s) in manifest["sources"].as_object().expect("sources") {
         out.insert(
@@ -35,6 +38,20 @@ fn summary(manifest: &Value) -> BTreeMap<String, Value> {
             json!({
                 "database": s["database"], "schema": s["schema"], "identifier": s["identifier"],
                 "relation_name": s["relation_name"], "fqn": s["fqn"],
+            }),
+        );
+    }
+    for (id, e) in manifest["exposures"].as_object().expect("exposures") {
+        let mut parents: Vec<&str> = e["depends_on"]["nodes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        parents.sort_unstable();
+        out.insert(
+            id.clone(),
+            json!({
+                "name": e["name"], "fqn": e["fqn"], "path": e["path"],
+                "original_file_path": e["original_file_path"], "depends_on": parents,
             }),
         );
     }

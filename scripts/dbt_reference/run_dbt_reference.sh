@@ -27,7 +27,7 @@ fi
 
 mkdir -p "$workdir"
 rm -rf "$workdir/target" "$workdir/logs"
-for path in models macros seeds snapshots analyses tests/generic tests/singular profiles.yml selectors.yml; do
+for path in models macros seeds snapshots analyses data_tests profiles.yml selectors.yml; do
     mkdir -p "$workdir/$(dirname "$path")"
     rm -rf "${workdir:?}/$path"
     cp -R "$repo_root/$path" "$workdir/$path"

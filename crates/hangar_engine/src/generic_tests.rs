@@ -114,6 +114,15 @@ fn macro_name(namespace: Option<&str>, test_name: &str) -> String {
     }
 }
 
+/// One `key=value` of the raw code's `config(...)`: a string in double
+/// quotes, any other value as Python writes it.
+pub fn config_argument(key: &str, value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{key}=\"{}\"", s.replace('"', "\\\"")),
+        other => format!("{key}={}", py_repr(other)),
+    }
+}
+
 /// dbt's `build_raw_code`: `{{ <macro>(**_dbt_generic_test_kwargs) }}`, then
 /// `{{ config(k=v,...) }}` with the config in `order` (strings in double
 /// quotes, other values as Python writes them).
@@ -121,11 +130,7 @@ fn raw_code(macro_name: &str, config: &Map<String, Value>, order: &[String]) -> 
     let call = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
     let config: Vec<String> = order
         .iter()
-        .filter_map(|key| Some((key, config.get(key)?)))
-        .map(|(key, value)| match value {
-            Value::String(s) => format!("{key}=\"{}\"", s.replace('"', "\\\"")),
-            other => format!("{key}={}", py_repr(other)),
-        })
+        .filter_map(|key| Some(config_argument(key, config.get(key)?)))
         .collect();
     if config.is_empty() {
         call

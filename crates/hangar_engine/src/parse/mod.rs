@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::Failure;
+use crate::generic_tests::config_argument;
 use crate::node::{Node, NodeRef, SourceNode};
 use crate::session::Session;
 use drafts::{FolderConfigMemo, draft, file_stem, path_string};
@@ -755,7 +756,17 @@ fn render_test_configs(
                 .render_string(&template, &input, resolver, None)
             {
                 Ok(rendered) => {
-                    Arc::make_mut(&mut test.config).insert(key, Value::String(rendered));
+                    let rendered = Value::String(rendered);
+                    // dbt's raw code shows the test's own config rendered.
+                    let (written, shown) = (
+                        config_argument(&key, &Value::String(template)),
+                        config_argument(&key, &rendered),
+                    );
+                    let generic = test.test.as_ref().is_some_and(|t| t.is_generic);
+                    if generic && test.raw_code.contains(&written) {
+                        test.raw_code = test.raw_code.replacen(&written, &shown, 1).into();
+                    }
+                    Arc::make_mut(&mut test.config).insert(key, rendered);
                     crate::node::reshare_config(&mut test.config);
                 }
                 Err(d) => diagnostics.push(d),
