@@ -1,5 +1,6 @@
 //! hangar's manifest agrees with real dbt-core 1.11 on every node's id,
-//! database, schema, alias, relation name, fqn, paths and parents, on
+//! database, schema, alias, relation name, fqn, paths, parents and checksum
+//! (what `state:modified` compares), on
 //! generic tests' raw code, and on exposures' fqn, paths and parents.
 //!
 //! The expectations in tests/fixtures/dbt_reference/ were written from dbt's
@@ -25,6 +26,7 @@ fn summary(manifest: &Value) -> BTreeMap<String, Value> {
             "database": n["database"], "schema": n["schema"], "alias": n["alias"],
             "relation_name": n["relation_name"], "depends_on": parents, "fqn": n["fqn"],
             "path": n["path"], "original_file_path": n["original_file_path"], "name": n["name"],
+            "checksum": n["checksum"],
         });
         // Generic tests: dbt's `{{ test_x(**_dbt_generic_test_kwargs) }}{{ config(...) }}`.
         if n.get("test_metadata").is_some_and(|m| !m.is_null()) {

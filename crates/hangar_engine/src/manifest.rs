@@ -241,6 +241,14 @@ fn project_quoting(session: &Session) -> Quoting {
     }
 }
 
+/// dbt's `MAXIMUM_SEED_SIZE`: larger seeds get a path checksum.
+const MAXIMUM_SEED_SIZE: usize = 1024 * 1024;
+
+/// A seed whose file is over [`MAXIMUM_SEED_SIZE`] (a seed's raw code is its file).
+fn is_big_seed(node: &Node) -> bool {
+    node.resource_type == ResourceType::Seed && node.raw_code.len() > MAXIMUM_SEED_SIZE
+}
+
 fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -> ManifestNode {
     let contract = node
         .config
@@ -261,6 +269,12 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
         alias: node.alias.clone(),
         checksum: if generic.is_some() {
             FileHash::none()
+        } else if is_big_seed(node) {
+            // dbt does not hash seeds over 1 MiB; it records their path.
+            FileHash {
+                name: "path".into(),
+                checksum: node.original_file_path.clone(),
+            }
         } else {
             FileHash {
                 name: "sha256".into(),

@@ -287,6 +287,12 @@ fn display_of(root: &Path, display_root: &Path, path: &Path) -> PathBuf {
         .map_or_else(|_| path.to_path_buf(), |rel| display_root.join(rel))
 }
 
+/// dbt's checksum of a file: sha256 of its contents with leading and
+/// trailing whitespace stripped (dbt strips what it reads), in hex.
+pub fn contents_checksum(text: &str) -> String {
+    hex::encode(Sha256::digest(text.trim().as_bytes()))
+}
+
 /// Reads one file as UTF-8 and computes its checksum.
 pub fn read_source_file(
     package: &str,
@@ -299,8 +305,8 @@ pub fn read_source_file(
     let bytes = std::fs::read(&abs_path).map_err(|err| {
         Diagnostic::error(codes::IO, format!("cannot read {}: {err}", shown.display()))
     })?;
-    let checksum = hex::encode(Sha256::digest(&bytes));
     let text = String::from_utf8(bytes).map_err(|err| invalid_utf8(&shown, err))?;
+    let checksum = contents_checksum(&text);
     Ok(SourceFile {
         package: package.to_string(),
         path: rel.to_path_buf(),
@@ -445,6 +451,8 @@ mod tests {
             model.checksum,
             "822ae07d4783158bc1912bb623e5107cc9002d519e1143a9c200ed6ee18b6d0f"
         );
+        // dbt strips a file before hashing it.
+        assert_eq!(contents_checksum("\n  select 1\n\n"), model.checksum);
         assert_eq!(model.abs_path, root.join("models/staging/stg_a.sql"));
     }
 

@@ -60,6 +60,10 @@ pub struct ProjectConfig {
     /// The file it was read from, as shown to the user.
     #[serde(skip)]
     pub file: PathBuf,
+    /// dbt's checksum of that file ([`crate::files::contents_checksum`]),
+    /// which dbt gives the project's hooks.
+    #[serde(skip)]
+    pub file_checksum: String,
     pub name: String,
     pub version: Option<String>,
     pub profile: Option<String>,
@@ -115,6 +119,7 @@ impl ProjectConfig {
         );
         ProjectConfig {
             file: PathBuf::from("dbt_project.yml"),
+            file_checksum: String::new(),
             name: name.into(),
             version: None,
             profile: None,
@@ -250,7 +255,8 @@ pub fn parse_project_config(
         return (None, vec![diag]);
     };
     let mut reader = FieldReader::new(file, text, codes::CONFIG_TYPE);
-    let config = read_fields(&mut reader, &map);
+    let mut config = read_fields(&mut reader, &map);
+    config.file_checksum = crate::files::contents_checksum(text);
     (Some(config), reader.diagnostics)
 }
 
@@ -378,7 +384,13 @@ mod tests {
     fn minimal_project_gets_dbt_defaults() {
         let (config, diags) = parse("name: jaffle\n");
         assert!(diags.is_empty(), "{diags:?}");
-        let config = config.unwrap();
+        let mut config = config.unwrap();
+        // sha256("name: jaffle"), stripped as dbt strips what it reads.
+        assert_eq!(
+            config.file_checksum,
+            crate::files::contents_checksum("name: jaffle")
+        );
+        config.file_checksum.clear();
         assert_eq!(config, ProjectConfig::with_name("jaffle"));
         assert_eq!(config.model_paths, ["models"]);
         assert_eq!(

@@ -358,7 +358,8 @@ fn hook_nodes(session: &Session, root: &Package, memo: &FolderConfigMemo) -> Vec
                     path: "./dbt_project.yml".into(),
                     abs_path: package.root.join(&package.config.file),
                     contents: code.clone(),
-                    checksum: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(code.as_bytes())),
+                    // dbt gives hooks the project file's checksum.
+                    checksum: package.config.file_checksum.clone(),
                 };
                 let mut node = draft(
                     memo,
@@ -395,7 +396,8 @@ fn yaml_snapshots(session: &Session, root: &Package, memo: &FolderConfigMemo) ->
                     path: file.path.clone(),
                     abs_path: package.root.join(&file.path),
                     contents: code.clone(),
-                    checksum: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(code.as_bytes())),
+                    // dbt's checksum is the property file's.
+                    checksum: hangar_project::files::contents_checksum(&file.contents),
                 };
                 let folders = &package.config.snapshot_paths;
                 out.push(draft(
