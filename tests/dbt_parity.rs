@@ -1,6 +1,6 @@
 //! hangar's manifest agrees with real dbt-core 1.11 on every node's id,
-//! database, schema, alias, relation name, fqn, paths, parents and checksum
-//! (what `state:modified` compares), on
+//! database, schema, alias, relation name, fqn, paths, parents, refs,
+//! macros and checksum (what `state:modified` compares), on
 //! generic tests' raw code, and on exposures' fqn, paths and parents.
 //!
 //! The expectations in tests/fixtures/dbt_reference/ were written from dbt's
@@ -31,6 +31,14 @@ fn summary(manifest: &Value) -> BTreeMap<String, Value> {
         // Generic tests: dbt's `{{ test_x(**_dbt_generic_test_kwargs) }}{{ config(...) }}`.
         if n.get("test_metadata").is_some_and(|m| !m.is_null()) {
             node["raw_code"] = n["raw_code"].clone();
+        }
+        // The macros a node calls itself, in call order. hangar renders hooks
+        // only when they run, so theirs are left out (see COMPATIBILITY.md).
+        if n["resource_type"] != "operation" {
+            node["macros"] = n["depends_on"]["macros"].clone();
+        }
+        if let Some(refs) = n.get("refs") {
+            node["refs"] = refs.clone();
         }
         out.insert(id.clone(), node);
     }

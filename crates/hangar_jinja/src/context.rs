@@ -53,7 +53,7 @@ pub(crate) struct Record {
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub config: serde_json::Map<String, serde_json::Value>,
-    pub macros_called: std::collections::BTreeSet<String>,
+    pub macros_called: Vec<String>,
     pub results: HashMap<String, QueryResult>,
     pub return_slot: Option<Value>,
     pub trace: Vec<Frame>,
@@ -408,9 +408,18 @@ impl Object for Func {
             FuncKind::Config => call_config(r, &pos, &kw),
             FuncKind::Var => call_var(r, &pos, &kw),
             FuncKind::EnvVar => call_env_var(r, &pos, &kw),
-            FuncKind::IsIncremental => Ok(Value::from(
-                r.with_node(|n| n.is_incremental)? && r.execute(),
-            )),
+            FuncKind::IsIncremental => {
+                // A macro in dbt, so a node that calls it depends on it.
+                let mut record = r.record();
+                let id = "macro.dbt.is_incremental";
+                if record.depth == 0 && !record.macros_called.iter().any(|m| m == id) {
+                    record.macros_called.push(id.to_string());
+                }
+                drop(record);
+                Ok(Value::from(
+                    r.with_node(|n| n.is_incremental)? && r.execute(),
+                ))
+            }
             FuncKind::Log | FuncKind::Print => {
                 let message = pos.first().map(|v| v.to_string()).unwrap_or_default();
                 let info = matches!(self.kind, FuncKind::Print)

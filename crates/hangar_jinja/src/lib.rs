@@ -27,7 +27,7 @@ mod relation;
 mod table;
 mod test_kwargs;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hangar_project::diagnostic::Diagnostic;
@@ -260,7 +260,8 @@ pub struct RenderOutput {
     /// Merged `config()` calls, in call order.
     pub config: serde_json::Map<String, serde_json::Value>,
     /// Macro unique ids called during the render.
-    pub macros_called: BTreeSet<String>,
+    /// Macros the template called itself, in the order first called.
+    pub macros_called: Vec<String>,
     pub logs: Vec<LogLine>,
     /// `exceptions.warn(...)` calls.
     pub warnings: Vec<Diagnostic>,
@@ -324,6 +325,21 @@ impl Jinja {
         adapter: Option<&dyn AdapterHandle>,
     ) -> Result<serde_json::Value, Diagnostic> {
         context::call_macro(&self.registry, name, args, kwargs, ctx, resolver, adapter)
+    }
+
+    /// The unique id of the macro `name` as called from `package`
+    /// (`macro.<package>.<name>`), or from `namespace` when given.
+    pub fn macro_unique_id(
+        &self,
+        package: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<String> {
+        match namespace {
+            Some(ns) => self.registry.lookup_in(ns, name),
+            None => self.registry.lookup(package, name),
+        }
+        .map(|entry| entry.unique_id.clone())
     }
 
     /// True when calling `name` from `package` would run only hangar's builtin

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use hangar_graph::ResourceType;
+use hangar_jinja::Jinja;
 use hangar_project::config::merge_config;
 use hangar_project::properties::{ColumnDef, PropertyFile, TestDef};
 use hangar_project::{Diagnostic, Package, codes};
 use serde_json::Value;
 
 use super::drafts::{FolderConfigMemo, fqn_for, path_string, string_list, yaml_path_in_folder};
-use crate::generic_tests::{TestTarget, build_generic_test};
+use crate::generic_tests::{GenericTest, TestTarget, build_generic_test};
 use crate::node::{Node, NodeRef, TestNodeData};
 
 /// What the tests of one YAML entry attach to.
@@ -21,13 +22,19 @@ pub struct Attachment<'a> {
     pub file_key_name: String,
 }
 
+/// What every generic test is built with.
+pub struct TestContext<'a> {
+    pub memo: &'a FolderConfigMemo,
+    /// Resolves test macros to their unique ids.
+    pub jinja: &'a Jinja,
+    pub root: &'a Package,
+}
+
 /// Generic tests of an entry (`data_tests:` on the entry and on its columns).
-#[allow(clippy::too_many_arguments)]
 pub fn generic_tests_for(
-    memo: &FolderConfigMemo,
+    ctx: &TestContext<'_>,
     file: &PropertyFile,
     package: &Package,
-    root: &Package,
     attachment: &Attachment<'_>,
     entry_tests: &[TestDef],
     columns: &[ColumnDef],
@@ -46,15 +53,7 @@ pub fn generic_tests_for(
     entry
         .chain(column)
         .filter_map(|(test, column)| {
-            match test_node(
-                memo,
-                file,
-                package,
-                root,
-                attachment,
-                test,
-                column.as_deref(),
-            ) {
+            match test_node(ctx, file, package, attachment, test, column.as_deref()) {
                 Ok(node) => Some(Box::new(node)),
                 Err(message) => {
                     diagnostics.push(
@@ -70,10 +69,9 @@ pub fn generic_tests_for(
 }
 
 fn test_node(
-    memo: &FolderConfigMemo,
+    ctx: &TestContext<'_>,
     file: &PropertyFile,
     package: &Package,
-    root: &Package,
     attachment: &Attachment<'_>,
     test: &TestDef,
     column: Option<&str>,
@@ -82,7 +80,7 @@ fn test_node(
     let original = path_string(&file.path);
     let in_folder = yaml_path_in_folder(&original, &package.config);
     let fqn = fqn_for(&package.name, in_folder, &spec.name);
-    let mut folder = memo.get(ResourceType::Test, package, root, &fqn);
+    let mut folder = ctx.memo.get(ResourceType::Test, package, ctx.root, &fqn);
     // Most tests have no config of their own: they keep their folder's.
     if !spec.config.is_empty() {
         merge_config(Arc::make_mut(&mut folder.config), &spec.config);
@@ -95,14 +93,7 @@ fn test_node(
     let sources = static_sources(&spec.kwargs);
     let unique_id = spec.unique_id(&package.name);
     let tags = string_list(folder.config.get("tags"));
-    let depends_on_macros = vec![
-        format!(
-            "macro.{}.test_{}",
-            spec.namespace.as_deref().unwrap_or("dbt"),
-            spec.test_name
-        ),
-        "macro.dbt.get_where_subquery".to_string(),
-    ];
+    let depends_on_macros = test_macros(ctx.jinja, &package.name, &spec);
     let path = format!("{}.sql", spec.compiled_name);
     let node = Node::new(ResourceType::Test, &package.name, &spec.name, folder.config);
     // The spec is used up here: its strings and arguments move into the node.
@@ -134,10 +125,37 @@ fn test_node(
     })
 }
 
+/// The generic tests dbt does not render at parse time (its fast path).
+const UNRENDERED_TESTS: [&str; 2] = ["unique", "not_null"];
+
+/// dbt's `depends_on.macros` of a generic test: its test macro as resolved
+/// from the test's package and, for the tests dbt renders at parse time
+/// (all but `unique` and `not_null`), `get_where_subquery`, which their
+/// `model` argument calls.
+fn test_macros(jinja: &Jinja, package: &str, spec: &GenericTest) -> Vec<String> {
+    let namespace = spec.namespace.as_deref();
+    let resolve = |namespace, name: &str| {
+        jinja
+            .macro_unique_id(package, namespace, name)
+            .unwrap_or_else(|| format!("macro.{}.{name}", namespace.unwrap_or("dbt")))
+    };
+    let mut macros = vec![resolve(namespace, &format!("test_{}", spec.test_name))];
+    if namespace.is_some() || !UNRENDERED_TESTS.contains(&spec.test_name.as_str()) {
+        macros.push(resolve(None, "get_where_subquery"));
+    }
+    macros
+}
+
 /// `ref(...)` calls written in the test's arguments, found without rendering.
 fn static_refs(kwargs: &serde_json::Map<String, Value>) -> Vec<NodeRef> {
     let mut refs = Vec::new();
-    for text in string_leaves(kwargs) {
+    // dbt adds `model` after the other arguments, and lists refs in that order.
+    let (model, others): (Vec<_>, Vec<_>) = kwargs.iter().partition(|(k, _)| *k == "model");
+    let texts = others
+        .into_iter()
+        .chain(model)
+        .flat_map(|(_, v)| string_leaves_of(v));
+    for text in texts {
         for args in call_args(text, "ref") {
             let (package, name) = match args.as_slice() {
                 [name] => (None, name.clone()),
@@ -168,6 +186,11 @@ fn static_sources(kwargs: &serde_json::Map<String, Value>) -> Vec<(String, Strin
 }
 
 fn string_leaves(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = &str> {
+    map.values().flat_map(string_leaves_of)
+}
+
+/// The strings in `value`, however deeply nested.
+fn string_leaves_of(value: &Value) -> Vec<&str> {
     fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
         match v {
             Value::String(s) => out.push(s),
@@ -177,8 +200,8 @@ fn string_leaves(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = &
         }
     }
     let mut out = Vec::new();
-    map.values().for_each(|v| walk(v, &mut out));
-    out.into_iter()
+    walk(value, &mut out);
+    out
 }
 
 /// The string-literal arguments of every `func(...)` call in `text`.

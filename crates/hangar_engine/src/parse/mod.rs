@@ -28,7 +28,7 @@ use crate::generic_tests::config_argument;
 use crate::node::{Node, NodeRef, SourceNode};
 use crate::session::Session;
 use drafts::{FolderConfigMemo, draft, file_stem, path_string};
-use generic::{Attachment, generic_tests_for};
+use generic::{Attachment, TestContext, generic_tests_for};
 use patches::{PatchIndex, PatchRef, apply_patch, finish_config, index_patches};
 
 pub use exposures::depends_on_nodes as exposure_depends_on;
@@ -650,15 +650,19 @@ fn yaml_tests(
             }
         }
     }
+    let context = TestContext {
+        memo,
+        jinja: &session.jinja,
+        root,
+    };
     let built: Vec<(Vec<Box<Node>>, Vec<Diagnostic>)> = jobs
         .par_iter()
         .map(|job| {
             let mut problems = Vec::new();
             let nodes = generic_tests_for(
-                memo,
+                &context,
                 job.file,
                 job.package,
-                root,
                 &job.attachment,
                 job.tests,
                 job.columns,
