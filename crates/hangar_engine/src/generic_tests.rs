@@ -51,7 +51,8 @@ pub struct GenericTest {
     pub namespace: Option<String>,
     /// Arguments passed to the test macro, including `model` and `column_name`.
     pub kwargs: Map<String, Value>,
-    /// Config given in the entry (legacy top-level keys and `config:`).
+    /// Config given in the entry (legacy top-level keys and `config:`), as
+    /// written (dbt keeps `severity: warn` in its case).
     pub config: Map<String, Value>,
     /// dbt's raw code of the test, as its manifest shows it: the macro
     /// called with `_dbt_generic_test_kwargs`, then the entry's own config as
@@ -186,10 +187,6 @@ pub fn build_generic_test(
         &config,
         &config_order,
     );
-    // After the raw code, which shows the severity as written.
-    if let Some(Value::String(sev)) = config.get_mut("severity") {
-        *sev = sev.to_uppercase();
-    }
     Ok(GenericTest {
         name,
         compiled_name,
@@ -448,7 +445,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.name, "accepted_values_orders_status__a__b");
-        assert_eq!(t.config["severity"], json!("WARN"));
+        assert_eq!(t.config["severity"], json!("warn"));
 
         let r = build_generic_test(
             &json!({"relationships": {"to": "ref('customers')", "field": "id"}}),

@@ -90,6 +90,8 @@ pub struct Node {
     /// shared like `config`.
     pub unrendered_config: SharedConfig,
     pub description: String,
+    /// Unique ids of the doc blocks `description` names (`{{ doc('x') }}`).
+    pub doc_blocks: Vec<String>,
     pub columns: Columns,
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
@@ -138,6 +140,7 @@ impl Node {
             config: config.into(),
             unrendered_config: SharedConfig::default(),
             description: String::new(),
+            doc_blocks: Vec::new(),
             columns: Columns::new(),
             meta: Map::new(),
             tags: Vec::new(),

@@ -6,6 +6,7 @@
 #![allow(clippy::vec_box)]
 
 mod blocks;
+mod descriptions;
 pub mod drafts;
 mod exposures;
 mod generic;
@@ -148,6 +149,14 @@ fn parse_resources(session: &Session) -> Result<ParsedProject, Failure> {
         }
     }
     render_source_fields(session, &resolver, &mut sources, &mut diagnostics);
+    descriptions::render_descriptions(
+        session,
+        &resolver,
+        &docs,
+        &mut nodes,
+        &mut sources,
+        &mut diagnostics,
+    );
     let mut tests = yaml_tests(
         session,
         &property_files,
@@ -763,14 +772,22 @@ fn render_test_configs(
             {
                 Ok(rendered) => {
                     let rendered = Value::String(rendered);
+                    let template = Value::String(template);
                     // dbt's raw code shows the test's own config rendered.
                     let (written, shown) = (
-                        config_argument(&key, &Value::String(template)),
+                        config_argument(&key, &template),
                         config_argument(&key, &rendered),
                     );
                     let generic = test.test.as_ref().is_some_and(|t| t.is_generic);
                     if generic && test.raw_code.contains(&written) {
                         test.raw_code = test.raw_code.replacen(&written, &shown, 1).into();
+                    }
+                    // dbt's unrendered config of a generic test holds its own
+                    // config rendered, too.
+                    if generic && test.unrendered_config.get(&key) == Some(&template) {
+                        Arc::make_mut(&mut test.unrendered_config)
+                            .insert(key.clone(), rendered.clone());
+                        crate::node::reshare_config(&mut test.unrendered_config);
                     }
                     Arc::make_mut(&mut test.config).insert(key, rendered);
                     crate::node::reshare_config(&mut test.config);

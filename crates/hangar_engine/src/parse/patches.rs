@@ -99,6 +99,31 @@ fn json_scalar_string(v: &Value) -> String {
     }
 }
 
+/// A column constraint with the fields dbt's `ColumnLevelConstraint` fills
+/// in when they are not given.
+fn column_constraint(constraint: &Value) -> Value {
+    let Value::Object(given) = constraint else {
+        return constraint.clone();
+    };
+    let mut full = serde_json::Map::new();
+    let defaults = [
+        ("type", Value::Null),
+        ("name", Value::Null),
+        ("expression", Value::Null),
+        ("warn_unenforced", Value::Bool(true)),
+        ("warn_unsupported", Value::Bool(true)),
+        ("to", Value::Null),
+        ("to_columns", Value::Array(Vec::new())),
+    ];
+    for (key, default) in defaults {
+        full.insert(key.to_string(), given.get(key).cloned().unwrap_or(default));
+    }
+    for (key, value) in given {
+        full.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    Value::Object(full)
+}
+
 /// Columns as dbt writes them in the manifest, keyed by name in file order.
 pub fn columns_json(columns: &[ColumnDef]) -> crate::node::Columns {
     columns
@@ -109,7 +134,7 @@ pub fn columns_json(columns: &[ColumnDef]) -> crate::node::Columns {
                 description: c.description.clone().unwrap_or_default(),
                 meta: c.meta.clone(),
                 data_type: c.data_type.clone(),
-                constraints: c.constraints.clone(),
+                constraints: c.constraints.iter().map(column_constraint).collect(),
                 quote: c.quote,
                 config: ColumnConfig {
                     meta: c.meta.clone(),

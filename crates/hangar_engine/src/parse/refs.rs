@@ -134,22 +134,27 @@ pub fn resolve_dependencies(
         nodes
             .par_iter()
             .map(|node| {
-                let mut deps = Vec::with_capacity(node.refs.len() + node.sources.len());
+                // dbt's order: refs as called, then sources, each id once.
+                let mut deps: Vec<String> =
+                    Vec::with_capacity(node.refs.len() + node.sources.len());
+                let mut add = |id: &str| {
+                    if !deps.iter().any(|d| d == id) {
+                        deps.push(id.to_string());
+                    }
+                };
                 let mut problems = Vec::new();
                 for r in &node.refs {
                     match index.find(r.package.as_deref(), &r.name, &node.package_name, root) {
-                        Some(target) => deps.push(target.unique_id.clone()),
+                        Some(target) => add(&target.unique_id),
                         None => problems.push(unknown_ref(node, r, &index, &disabled_index)),
                     }
                 }
                 for (source, table) in &node.sources {
                     match source_index.get(&(source.as_str(), table.as_str())) {
-                        Some(id) => deps.push((*id).to_string()),
+                        Some(id) => add(id),
                         None => problems.push(unknown_source(node, source, table, sources)),
                     }
                 }
-                deps.sort();
-                deps.dedup();
                 (deps, problems)
             })
             .collect()

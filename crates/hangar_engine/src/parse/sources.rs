@@ -67,6 +67,25 @@ fn source_node(
     tags.dedup();
     let mut quoting = src.quoting.clone();
     quoting.extend(table.quoting.clone());
+    // dbt 1.10+ takes both from `config:` too, and writes a freshness's
+    // `filter` even when none is given.
+    if let Some(Value::Object(freshness)) = config.get_mut("freshness") {
+        freshness.entry("filter").or_insert(Value::Null);
+    }
+    let loaded_at_field = table
+        .loaded_at_field
+        .clone()
+        .or_else(|| src.loaded_at_field.clone())
+        .or_else(|| {
+            config
+                .get("loaded_at_field")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    let freshness = match merge_freshness(src.freshness.as_ref(), table.freshness.as_ref()) {
+        Value::Null => config.get("freshness").cloned().unwrap_or(Value::Null),
+        given => given,
+    };
     SourceNode {
         unique_id: format!("source.{}.{}.{}", package.name, src.name, table.name),
         source_name: src.name.clone(),
@@ -88,11 +107,8 @@ fn source_node(
         tags,
         config: crate::node::share_config(config),
         quoting,
-        loaded_at_field: table
-            .loaded_at_field
-            .clone()
-            .or_else(|| src.loaded_at_field.clone()),
-        freshness: merge_freshness(src.freshness.as_ref(), table.freshness.as_ref()),
+        loaded_at_field,
+        freshness,
         external: table.external.clone().unwrap_or(Value::Null),
     }
 }
