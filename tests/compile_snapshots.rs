@@ -245,3 +245,55 @@ fn exposures_are_selected_and_listed_as_dbt_does() {
             .is_none()
     );
 }
+
+#[test]
+fn descriptions_are_rendered_with_their_doc_blocks() {
+    let (_tmp, project) = copy_fixture("gym_mini");
+    std::fs::write(
+        project.join("models/docs.md"),
+        "{% docs member_key %}The member's id.{% enddocs %}\n",
+    )
+    .expect("write docs.md");
+    let schema = project.join("models/schema.yml");
+    let yaml = std::fs::read_to_string(&schema).expect("schema.yml");
+    let described = yaml
+        .replacen(
+            "description: One row per member.",
+            "description: 'One row per {{ \"member\" | upper }}.'",
+            1,
+        )
+        .replacen(
+            "description: Primary key.",
+            "description: '{{ doc(\"member_key\") }} Unique.'",
+            1,
+        );
+    assert_ne!(described, yaml, "the fixture's descriptions moved");
+    std::fs::write(&schema, described).expect("write schema.yml");
+    let out = run_in(&project, &["parse"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let model = &manifest["nodes"]["model.gym_mini.stg_members"];
+    // Other Jinja: rendered as a template, no doc blocks.
+    assert_eq!(model["description"], "One row per MEMBER.");
+    assert_eq!(model["doc_blocks"], serde_json::json!([]));
+    let column = &model["columns"]["member_id"];
+    // A doc() call: the block's text, and its id in doc_blocks.
+    assert_eq!(column["description"], "The member's id. Unique.");
+    assert_eq!(
+        column["doc_blocks"],
+        serde_json::json!(["doc.gym_mini.member_key"])
+    );
+
+    // An unknown block is an error at parse, as in dbt.
+    std::fs::write(project.join("models/docs.md"), "").expect("empty docs.md");
+    let out = run_in(&project, &["parse"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("member_key"),
+        "{}",
+        text(&out.stderr)
+    );
+}

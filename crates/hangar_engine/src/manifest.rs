@@ -1,7 +1,7 @@
 //! The engine's parsed project written as dbt's artifacts:
 //! target/manifest.json (v12) and target/run_results.json (v6).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use hangar_artifacts::manifest::{
@@ -241,96 +241,6 @@ fn project_quoting(session: &Session) -> Quoting {
     }
 }
 
-/// dbt's `infer_primary_key` for each model: a `primary_key` constraint
-/// (model- or column-level), else the columns with both `unique` and
-/// `not_null` tests, else those with `unique` (or
-/// `unique_combination_of_columns`) tests, enabled ones first. dbt collects
-/// the test columns in sets; they are sorted here, so the output is stable.
-fn primary_keys(parsed: &ParsedProject) -> HashMap<&str, Vec<String>> {
-    #[derive(Default)]
-    struct TestedColumns {
-        unique: BTreeSet<String>,
-        disabled_unique: BTreeSet<String>,
-        not_null: BTreeSet<String>,
-    }
-    let mut tested: HashMap<&str, TestedColumns> = HashMap::new();
-    let enabled = parsed.nodes.values().map(|n| (&**n, true));
-    let disabled = parsed.disabled.values().flatten().map(|n| (n, false));
-    for (node, is_enabled) in enabled.chain(disabled) {
-        let Some(test) = node.test.as_ref().filter(|t| t.is_generic) else {
-            continue;
-        };
-        let Some(model) = test.attached_node.as_deref() else {
-            continue;
-        };
-        let columns: Vec<String> = match (
-            test.kwargs.get("column_name"),
-            test.kwargs.get("combination_of_columns"),
-        ) {
-            (Some(Value::String(column)), _) => vec![column.clone()],
-            (_, Some(Value::Array(items))) => items
-                .iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect(),
-            _ => continue,
-        };
-        let entry = tested.entry(model).or_default();
-        let set = match test.test_name.as_deref() {
-            Some("unique" | "unique_combination_of_columns") if is_enabled => &mut entry.unique,
-            Some("unique" | "unique_combination_of_columns") => &mut entry.disabled_unique,
-            Some("not_null") => &mut entry.not_null,
-            _ => continue,
-        };
-        set.extend(columns);
-    }
-    parsed
-        .nodes
-        .values()
-        .filter(|n| n.resource_type == ResourceType::Model)
-        .filter_map(|model| {
-            let key = constrained_key(model).or_else(|| {
-                let t = tested.get(model.unique_id.as_str())?;
-                let both: Vec<String> = t
-                    .not_null
-                    .iter()
-                    .filter(|c| t.unique.contains(*c) || t.disabled_unique.contains(*c))
-                    .cloned()
-                    .collect();
-                [
-                    both,
-                    t.unique.iter().cloned().collect(),
-                    t.disabled_unique.iter().cloned().collect(),
-                ]
-                .into_iter()
-                .find(|columns| !columns.is_empty())
-            })?;
-            Some((model.unique_id.as_str(), key))
-        })
-        .collect()
-}
-
-/// The columns of a model's `primary_key` constraint, model-level first.
-fn constrained_key(model: &Node) -> Option<Vec<String>> {
-    let is_primary_key = |c: &Value| c.get("type").and_then(Value::as_str) == Some("primary_key");
-    if let Some(constraint) = model.constraints.iter().find(|c| is_primary_key(c)) {
-        let columns = constraint
-            .get("columns")
-            .and_then(Value::as_array)
-            .map(|cs| {
-                cs.iter()
-                    .filter_map(|c| c.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        return Some(columns);
-    }
-    model
-        .columns
-        .iter()
-        .find(|(_, info)| info.constraints.iter().any(is_primary_key))
-        .map(|(name, _)| vec![name.clone()])
-}
-
 /// dbt's `MAXIMUM_SEED_SIZE`: larger seeds get a path checksum.
 const MAXIMUM_SEED_SIZE: usize = 1024 * 1024;
 
@@ -397,6 +307,7 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
             _ => node.raw_code.to_string(),
         },
         doc_blocks: node.doc_blocks.clone(),
+        primary_key: node.primary_key.clone(),
         root_path: node.root_path.clone(),
         language: "sql".into(),
         refs: node
@@ -508,15 +419,10 @@ pub fn write_manifest(
     let created_at = unix_seconds(session.invocation.started_at);
     // Each node is converted while it is written, in parallel batches, so
     // the manifest never holds a second copy of every node.
-    let primary_keys = primary_keys(parsed);
     let make = |id: &str| {
-        parsed.node(id).map(|node| {
-            let mut made = manifest_node(node, compiled.get(id), created_at);
-            if let Some(key) = primary_keys.get(id) {
-                made.primary_key = key.clone();
-            }
-            made
-        })
+        parsed
+            .node(id)
+            .map(|node| manifest_node(node, compiled.get(id), created_at))
     };
     let lazy = LazyNodes {
         ids: manifest_nodes(parsed)

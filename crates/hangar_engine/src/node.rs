@@ -92,6 +92,8 @@ pub struct Node {
     pub description: String,
     /// Unique ids of the doc blocks `description` names (`{{ doc('x') }}`).
     pub doc_blocks: Vec<String>,
+    /// A model's primary key as dbt infers it (see `parse::primary_key`).
+    pub primary_key: Vec<String>,
     pub columns: Columns,
     pub meta: Map<String, Value>,
     pub tags: Vec<String>,
@@ -141,6 +143,7 @@ impl Node {
             unrendered_config: SharedConfig::default(),
             description: String::new(),
             doc_blocks: Vec::new(),
+            primary_key: Vec::new(),
             columns: Columns::new(),
             meta: Map::new(),
             tags: Vec::new(),

@@ -120,6 +120,7 @@ pub mod codes {
     pub const REF_TO_DISABLED: &str = "H303";
     pub const BAD_SELECTOR: &str = "H304";
     pub const UNKNOWN_SELECTOR: &str = "H305";
+    pub const UNKNOWN_DOC: &str = "H306";
     // H4xx: execution.
     pub const DATABASE: &str = "H400";
     pub const CONNECTION: &str = "H401";

@@ -2,13 +2,14 @@
 //! becomes the doc block's text, and the blocks a description names are
 //! recorded in its `doc_blocks`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hangar_jinja::{NodeInput, Phase};
-use hangar_project::Diagnostic;
+use hangar_project::{Diagnostic, codes, line_col, suggest};
 use rayon::prelude::*;
 
 use super::DocBlock;
+use super::drafts::path_string;
 use super::generic::call_args;
 use super::refs::{ParseResolver, find_doc};
 use crate::node::{Columns, Node, SourceNode};
@@ -24,10 +25,16 @@ pub fn render_descriptions(
     sources: &mut BTreeMap<String, SourceNode>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let mut by_name: HashMap<&str, &DocBlock> = HashMap::new();
+    for doc in docs.values() {
+        // The first by unique id, as `find_doc` picks.
+        by_name.entry(doc.name.as_str()).or_insert(doc);
+    }
     let describe = Describer {
         session,
         resolver,
         docs,
+        by_name,
     };
     let problems: Vec<Diagnostic> = nodes
         .par_iter_mut()
@@ -68,9 +75,81 @@ struct Describer<'a> {
     session: &'a Session,
     resolver: &'a ParseResolver<'a>,
     docs: &'a BTreeMap<String, DocBlock>,
+    /// Doc blocks by name, for `doc('name')` without a package.
+    by_name: HashMap<&'a str, &'a DocBlock>,
 }
 
 impl Describer<'_> {
+    /// `text` with each `{{ doc('name') }}` (or `doc('package', 'name')`)
+    /// replaced by the block's text, and the blocks' ids; `None` when the
+    /// text holds any other Jinja or names a block that does not exist, so
+    /// that it is rendered (and the error reported) as usual.
+    fn substitute_docs(&self, text: &str) -> Option<(String, Vec<String>)> {
+        if text.contains("{%") || text.contains("{#") {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut blocks = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find("{{") {
+            let close = open + rest[open..].find("}}")?;
+            let doc = self.doc_call(&rest[open + 2..close])?;
+            out.push_str(&rest[..open]);
+            out.push_str(&doc.block_contents);
+            if !blocks.contains(&doc.unique_id) {
+                blocks.push(doc.unique_id.clone());
+            }
+            rest = &rest[close + 2..];
+        }
+        out.push_str(rest);
+        Some((out, blocks))
+    }
+
+    /// H306 at the first mention of `name` in the property file.
+    fn unknown_doc(&self, name: &str, package: &str, path: &str) -> Diagnostic {
+        let file = self
+            .session
+            .project
+            .package(package)
+            .and_then(|p| p.properties.iter().find(|f| path_string(&f.path) == path));
+        let mut d = Diagnostic::error(
+            codes::UNKNOWN_DOC,
+            format!("a description uses doc('{name}'), but no docs block is named `{name}`"),
+        );
+        d = match file {
+            Some(f) => {
+                let at = f.contents.find(name).unwrap_or(0);
+                let (line, column) = line_col(&f.contents, at);
+                d.at(f.path.clone(), line, column)
+                    .with_source(f.contents.clone(), name.len())
+            }
+            None => d.at(path, 1, 1),
+        };
+        match suggest(name, self.by_name.keys().copied()) {
+            Some(near) => d.with_hint(format!("did you mean `{near}`?")),
+            None => d.with_hint(format!(
+                "define it in a .md file: {{% docs {name} %}}...{{% enddocs %}}"
+            )),
+        }
+    }
+
+    /// The block `doc('name')` or `doc('package', 'name')` names, when
+    /// `expression` is exactly such a call with literal arguments.
+    fn doc_call(&self, expression: &str) -> Option<&DocBlock> {
+        let args = expression
+            .trim()
+            .strip_prefix("doc")?
+            .trim_start()
+            .strip_prefix('(')?
+            .strip_suffix(')')?;
+        let names: Vec<&str> = args.split(',').map(string_literal).collect::<Option<_>>()?;
+        match names.as_slice() {
+            [name] => self.by_name.get(name).copied(),
+            [package, name] => find_doc(self.docs, Some(package), name),
+            _ => None,
+        }
+    }
+
     fn columns(&self, columns: &mut Columns, place: &(String, String), out: &mut Vec<Diagnostic>) {
         for column in columns.values_mut() {
             if let Some(blocks) = self.render(&mut column.description, place, out) {
@@ -90,17 +169,25 @@ impl Describer<'_> {
         if !(text.contains("{{") || text.contains("{%")) {
             return None;
         }
-        let blocks = call_args(text, "doc")
-            .into_iter()
-            .filter_map(|args| {
-                let (pkg, name) = match args.as_slice() {
-                    [name] => (None, name),
-                    [pkg, name] => (Some(pkg.as_str()), name),
-                    _ => return None,
-                };
-                find_doc(self.docs, pkg, name).map(|d| d.unique_id.clone())
-            })
-            .collect();
+        // Most descriptions are `{{ doc('name') }}` and nothing else Jinja:
+        // put the blocks in without a render (10,000 renders cost 0.15 s).
+        if let Some((substituted, blocks)) = self.substitute_docs(text) {
+            *text = substituted;
+            return Some(blocks);
+        }
+        let mut blocks = Vec::new();
+        for args in call_args(text, "doc") {
+            let (pkg, name) = match args.as_slice() {
+                [name] => (None, name),
+                [pkg, name] => (Some(pkg.as_str()), name),
+                _ => continue,
+            };
+            match find_doc(self.docs, pkg, name) {
+                Some(doc) => blocks.push(doc.unique_id.clone()),
+                // dbt stops here; hangar reports it with the others.
+                None => out.push(self.unknown_doc(name, package, path)),
+            }
+        }
         let input = NodeInput::new(Phase::Parse, package, path, "");
         match self
             .session
@@ -112,4 +199,12 @@ impl Describer<'_> {
         }
         Some(blocks)
     }
+}
+
+/// The text of a quoted literal without quotes or backslashes inside.
+fn string_literal(arg: &str) -> Option<&str> {
+    let arg = arg.trim();
+    let quote = arg.chars().next().filter(|q| *q == '\'' || *q == '"')?;
+    let inner = arg.strip_prefix(quote)?.strip_suffix(quote)?;
+    (!inner.contains(['\'', '"', '\\'])).then_some(inner)
 }

@@ -150,11 +150,11 @@ fn test_macros(jinja: &Jinja, package: &str, spec: &GenericTest) -> Vec<String> 
 fn static_refs(kwargs: &serde_json::Map<String, Value>) -> Vec<NodeRef> {
     let mut refs = Vec::new();
     // dbt adds `model` after the other arguments, and lists refs in that order.
-    let (model, others): (Vec<_>, Vec<_>) = kwargs.iter().partition(|(k, _)| *k == "model");
-    let texts = others
-        .into_iter()
-        .chain(model)
-        .flat_map(|(_, v)| string_leaves_of(v));
+    let mut texts = Vec::new();
+    let arguments = kwargs.iter().filter(|(k, _)| *k != "model");
+    for (_, value) in arguments.chain(kwargs.get_key_value("model")) {
+        push_string_leaves(value, &mut texts);
+    }
     for text in texts {
         for args in call_args(text, "ref") {
             let (package, name) = match args.as_slice() {
@@ -186,22 +186,19 @@ fn static_sources(kwargs: &serde_json::Map<String, Value>) -> Vec<(String, Strin
 }
 
 fn string_leaves(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = &str> {
-    map.values().flat_map(string_leaves_of)
+    let mut out = Vec::new();
+    map.values().for_each(|v| push_string_leaves(v, &mut out));
+    out.into_iter()
 }
 
-/// The strings in `value`, however deeply nested.
-fn string_leaves_of(value: &Value) -> Vec<&str> {
-    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-        match v {
-            Value::String(s) => out.push(s),
-            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Value::Object(m) => m.values().for_each(|i| walk(i, out)),
-            _ => {}
-        }
+/// Appends the strings in `value`, however deeply nested.
+fn push_string_leaves<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|i| push_string_leaves(i, out)),
+        Value::Object(m) => m.values().for_each(|i| push_string_leaves(i, out)),
+        _ => {}
     }
-    let mut out = Vec::new();
-    walk(value, &mut out);
-    out
 }
 
 /// The string-literal arguments of every `func(...)` call in `text`.

@@ -12,6 +12,7 @@ mod exposures;
 mod generic;
 mod naming;
 mod patches;
+mod primary_key;
 mod refs;
 mod sources;
 
@@ -170,6 +171,7 @@ fn parse_resources(session: &Session) -> Result<ParsedProject, Failure> {
         .map(|batch| render_test_configs(session, &resolver, batch))
         .collect();
     diagnostics.extend(config_problems.into_iter().flatten());
+    primary_key::infer_primary_keys(&mut nodes, &tests);
     // Tens of thousands of nodes: grow once, copy each test once.
     nodes.reserve(tests.iter().map(Vec::len).sum());
     for batch in tests {
