@@ -1,5 +1,5 @@
-//! hangar's manifest agrees with real dbt-core 1.11's on every node, source
-//! and exposure: every field of each entry (ids, relations, fqn, paths,
+//! hangar's manifest agrees with real dbt-core 1.11's on every node, source,
+//! exposure and project macro: every field of each entry (ids, relations, fqn, paths,
 //! parents, refs, macros, checksums, config, columns, descriptions, primary
 //! keys, raw code...), apart from the few listed in [`comparable`].
 //!
@@ -52,6 +52,13 @@ fn summary(manifest: &Value) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for section in ["nodes", "sources", "exposures"] {
         for (id, entry) in manifest[section].as_object().expect(section) {
+            out.insert(id.clone(), comparable(id, entry));
+        }
+    }
+    // The project's own macros (hangar's builtins are its own, not dbt's).
+    let project = &manifest["metadata"]["project_name"];
+    for (id, entry) in manifest["macros"].as_object().expect("macros") {
+        if &entry["package_name"] == project {
             out.insert(id.clone(), comparable(id, entry));
         }
     }

@@ -342,17 +342,8 @@ impl AdapterObject {
             _ => (namespace, name),
         };
         let reg = &r.reg;
-        for package in reg.dispatch_search(namespace.as_deref()) {
-            for prefix in &reg.dispatch_prefixes {
-                let candidate = format!("{prefix}__{name}");
-                let found = match &package {
-                    Some(p) => reg.lookup_in(p, &candidate),
-                    None => reg.lookup(&self.package, &candidate),
-                };
-                if let Some(entry) = found {
-                    return Ok(MacroRef::value(r, entry.clone()));
-                }
-            }
+        if let Some(entry) = reg.resolve_dispatch(&self.package, namespace.as_deref(), &name) {
+            return Ok(MacroRef::value(r, entry.clone()));
         }
         let searched = namespace.unwrap_or_else(|| self.package.clone());
         Err(r.fail(

@@ -226,6 +226,28 @@ impl Registry {
         self.macros.contains_key(name)
     }
 
+    /// The macro `adapter.dispatch(name, namespace)` runs when called from
+    /// `package`: `<adapter>__name`, its parents', then `default__name`, in
+    /// each package of the namespace's search order.
+    pub fn resolve_dispatch(
+        &self,
+        package: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&Arc<MacroEntry>> {
+        self.dispatch_search(namespace)
+            .into_iter()
+            .find_map(|searched| {
+                self.dispatch_prefixes.iter().find_map(|prefix| {
+                    let candidate = format!("{prefix}__{name}");
+                    match &searched {
+                        Some(p) => self.lookup_in(p, &candidate),
+                        None => self.lookup(package, &candidate),
+                    }
+                })
+            })
+    }
+
     /// Packages searched by `adapter.dispatch(name, macro_namespace)`;
     /// `None` stands for an unqualified lookup.
     pub fn dispatch_search(&self, namespace: Option<&str>) -> Vec<Option<String>> {
@@ -248,10 +270,12 @@ impl Registry {
                     name: m.name.clone(),
                     path: source.path.clone(),
                     arguments: m.arguments.clone(),
-                    macro_sql: m.sql.replace(
-                        &format!("macro {}{}", preprocess::MANGLE, m.name),
-                        &format!("macro {}", m.name),
-                    ),
+                    macro_sql: as_written(&source.contents, m).unwrap_or_else(|| {
+                        m.sql.replace(
+                            &format!("macro {}{}", preprocess::MANGLE, m.name),
+                            &format!("macro {}", m.name),
+                        )
+                    }),
                     depends_on: self.static_dependencies(&source.package, &m.sql, &m.name),
                 });
             }
@@ -265,7 +289,22 @@ impl Registry {
         static CALL: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r"\b(?:([A-Za-z_]\w*)\.)?([A-Za-z_]\w*)\s*\(").expect("valid regex")
         });
+        // dbt lists the implementation a literal `adapter.dispatch` resolves to.
+        static DISPATCH: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(
+                r#"adapter\.dispatch\(\s*['"](\w+)['"]\s*(?:,\s*(?:macro_namespace\s*=\s*)?['"](\w+)['"])?"#,
+            )
+            .expect("valid regex")
+        });
         let mut deps = Vec::new();
+        for caps in DISPATCH.captures_iter(sql) {
+            let namespace = caps.get(2).map(|m| m.as_str());
+            if let Some(e) = self.resolve_dispatch(package, namespace, &caps[1])
+                && !deps.contains(&e.unique_id)
+            {
+                deps.push(e.unique_id.clone());
+            }
+        }
         for caps in CALL.captures_iter(sql) {
             let name = &caps[2];
             if name == own_name {
@@ -285,6 +324,29 @@ impl Registry {
         deps.sort();
         deps
     }
+}
+
+/// A macro's block as its file has it: rewrites keep line breaks where they
+/// were, so the rewritten block's lines are the original's, from its `{%` to
+/// its closing `%}`. `None` when that does not hold.
+fn as_written(source: &str, m: &ScannedMacro) -> Option<String> {
+    let lines = m.sql.lines().count().max(1);
+    let start: usize = source
+        .split_inclusive('\n')
+        .take(m.line.checked_sub(1)?)
+        .map(str::len)
+        .sum();
+    let span: usize = source[start..]
+        .split_inclusive('\n')
+        .take(lines)
+        .map(str::len)
+        .sum();
+    let block = &source[start..start + span];
+    let open = block.find("{%")?;
+    let close = block.rfind("%}")? + 2;
+    let text = block.get(open..close)?;
+    let opens_as_expected = text.contains(&format!(" {}", m.name.trim_start_matches("test_")));
+    opens_as_expected.then(|| text.to_string())
 }
 
 /// `<adapter>__` prefixes, then parents, then `default__`.
