@@ -19,8 +19,7 @@ const VOLATILE: [&str; 3] = ["created_at", "root_path", "build_path"];
 
 /// An entry without what is not compared: volatile fields, and the known
 /// differences COMPATIBILITY.md lists (hooks are rendered when they run, so
-/// their macros are unknown at parse; contracts' checksums; sources'
-/// `unrendered_*` fields).
+/// their macros are unknown at parse; sources' `unrendered_*` fields).
 fn comparable(id: &str, entry: &Value) -> Value {
     let mut entry = entry.clone();
     let Some(fields) = entry.as_object_mut() else {
@@ -41,9 +40,6 @@ fn comparable(id: &str, entry: &Value) -> Value {
         ] {
             fields.remove(key);
         }
-    }
-    if let Some(contract) = fields.get_mut("contract").and_then(Value::as_object_mut) {
-        contract.remove("checksum");
     }
     entry
 }

@@ -241,6 +241,71 @@ fn project_quoting(session: &Session) -> Quoting {
     }
 }
 
+/// dbt's `build_contract_checksum`: sha256 of each column's name, type and
+/// constraints (sorted by name), then, for tables and incremental models,
+/// the materialization and model-level constraints, all as Python prints
+/// them (`state:modified.contract` compares it).
+fn contract_checksum(node: &Node) -> String {
+    use sha2::Digest;
+    let mut columns: Vec<_> = node.columns.values().collect();
+    columns.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut state = String::new();
+    for column in columns {
+        state.push('|');
+        state.push_str(&column.name);
+        state.push_str(column.data_type.as_deref().unwrap_or("None"));
+        state.push_str(&constraints_repr(
+            &column.constraints,
+            "ColumnLevelConstraint",
+        ));
+    }
+    let materialized = node.materialized();
+    if matches!(materialized, "table" | "incremental") {
+        state.push_str(materialized);
+        state.push_str(&constraints_repr(&node.constraints, "ModelLevelConstraint"));
+    }
+    hex::encode(sha2::Sha256::digest(state.as_bytes()))
+}
+
+/// `str()` of a list of dbt's constraint dataclasses.
+fn constraints_repr(constraints: &[Value], class: &str) -> String {
+    let field = |c: &Value, key: &str, default: Value| {
+        crate::pyrepr::py_repr(c.get(key).unwrap_or(&default))
+    };
+    let items: Vec<String> = constraints
+        .iter()
+        .map(|c| {
+            let kind = c.get("type").and_then(Value::as_str).unwrap_or_default();
+            let mut fields = vec![
+                format!("type=<ConstraintType.{kind}: '{kind}'>"),
+                format!("name={}", field(c, "name", Value::Null)),
+                format!("expression={}", field(c, "expression", Value::Null)),
+                format!(
+                    "warn_unenforced={}",
+                    field(c, "warn_unenforced", Value::Bool(true))
+                ),
+                format!(
+                    "warn_unsupported={}",
+                    field(c, "warn_unsupported", Value::Bool(true))
+                ),
+                format!("to={}", field(c, "to", Value::Null)),
+                format!(
+                    "to_columns={}",
+                    field(c, "to_columns", Value::Array(Vec::new()))
+                ),
+            ];
+            if class == "ModelLevelConstraint" {
+                fields.push(format!(
+                    "columns={}",
+                    field(c, "columns", Value::Array(Vec::new()))
+                ));
+            }
+            format!("{class}({})", fields.join(", "))
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
 /// dbt's `MAXIMUM_SEED_SIZE`: larger seeds get a path checksum.
 const MAXIMUM_SEED_SIZE: usize = 1024 * 1024;
 
@@ -250,11 +315,14 @@ fn is_big_seed(node: &Node) -> bool {
 }
 
 fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -> ManifestNode {
-    let contract = node
+    let mut contract = node
         .config
         .get("contract")
         .and_then(|c| serde_json::from_value::<Contract>(c.clone()).ok())
         .unwrap_or_default();
+    if contract.enforced && node.resource_type == ResourceType::Model {
+        contract.checksum = Some(contract_checksum(node));
+    }
     let generic = node.test.as_ref().filter(|t| t.is_generic);
     ManifestNode {
         database: node.database.clone(),
