@@ -12,7 +12,7 @@ use hangar_project::properties::{ExposureDef, PropertyFile};
 use hangar_project::{Diagnostic, codes, line_col, suggest};
 use serde_json::{Map, Value, json};
 
-use super::drafts::{fqn_for, path_string, yaml_path_in_folder};
+use super::drafts::{fqn_for, path_string, string_list, yaml_path_in_folder};
 use super::generic::call_args;
 use super::refs::RefIndex;
 use crate::node::{Node, SourceNode};
@@ -75,15 +75,7 @@ fn is_enabled(e: &ExposureDef) -> bool {
 /// level and under `config:` together.
 fn exposure_config(e: &ExposureDef) -> (Vec<String>, Map<String, Value>, Value) {
     let mut tags = e.tags.clone();
-    let config_tags = match e.config.get("tags") {
-        Some(Value::String(tag)) => vec![tag.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    };
-    for tag in config_tags {
+    for tag in string_list(e.config.get("tags")) {
         if !tags.contains(&tag) {
             tags.push(tag);
         }
@@ -122,18 +114,7 @@ pub fn graph_node(exposure: &Value) -> GraphNode {
             .unwrap_or_default()
             .to_string()
     };
-    let strings = |key: &str| -> Vec<String> {
-        exposure
-            .get(key)
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let strings = |key: &str| string_list(exposure.get(key));
     GraphNode {
         unique_id: text("unique_id"),
         name: text("name"),
@@ -159,15 +140,7 @@ pub fn graph_node(exposure: &Value) -> GraphNode {
 
 /// The unique ids an exposure's manifest entry depends on.
 pub fn depends_on_nodes(exposure: &Value) -> Vec<String> {
-    exposure
-        .pointer("/depends_on/nodes")
-        .and_then(Value::as_array)
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    string_list(exposure.pointer("/depends_on/nodes"))
 }
 
 #[derive(Default)]

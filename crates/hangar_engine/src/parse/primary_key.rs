@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use rayon::prelude::*;
 use serde_json::Value;
 
+use super::drafts::string_list;
 use crate::node::Node;
 
 /// The columns a model's generic tests check, by kind.
@@ -95,16 +96,7 @@ fn tested_columns(batch: &[Box<Node>]) -> Option<(&str, TestedColumns)> {
 fn constrained_key(model: &Node) -> Option<Vec<String>> {
     let is_primary_key = |c: &Value| c.get("type").and_then(Value::as_str) == Some("primary_key");
     if let Some(constraint) = model.constraints.iter().find(|c| is_primary_key(c)) {
-        let columns = constraint
-            .get("columns")
-            .and_then(Value::as_array)
-            .map(|cs| {
-                cs.iter()
-                    .filter_map(|c| c.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        return Some(columns);
+        return Some(string_list(constraint.get("columns")));
     }
     model
         .columns
