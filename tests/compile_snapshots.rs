@@ -24,10 +24,7 @@ fn compiled_sql_and_manifest_nodes() {
         insta::assert_snapshot!(file.replace('/', "__"), sql);
     }
 
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    let manifest = support::read_manifest(&project);
     for id in [
         "model.gym_mini.dim_members",
         "seed.gym_mini.raw_members",
@@ -65,10 +62,7 @@ fn generic_test_configs_are_rendered_at_parse() {
     std::fs::write(&schema, templated).expect("write schema.yml");
     let out = run_in(&project, &["parse", "--vars", "{min_visit: 3}"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    let manifest = support::read_manifest(&project);
     let wheres: Vec<&Value> = manifest["nodes"]
         .as_object()
         .expect("nodes")
@@ -107,10 +101,7 @@ fn parent_and_child_maps_cover_exposures_and_agree() {
     .expect("write exposures.yml");
     let out = run_in(&project, &["parse"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    let manifest = support::read_manifest(&project);
     let (parents, children) = (&manifest["parent_map"], &manifest["child_map"]);
     let ids = |v: &Value| -> Vec<String> {
         v.as_array()
@@ -218,10 +209,7 @@ fn exposures_are_selected_and_listed_as_dbt_does() {
     ]);
     assert!(models.contains(&"dim_members".to_string()), "{models:?}");
 
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    let manifest = support::read_manifest(&project);
     let exposure = &manifest["exposures"]["exposure.gym_mini.front_desk"];
     assert_eq!(exposure["path"], "marts/exposures.yml");
     assert_eq!(exposure["original_file_path"], "models/marts/exposures.yml");
@@ -271,10 +259,7 @@ fn descriptions_are_rendered_with_their_doc_blocks() {
     std::fs::write(&schema, described).expect("write schema.yml");
     let out = run_in(&project, &["parse"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    let manifest = support::read_manifest(&project);
     let model = &manifest["nodes"]["model.gym_mini.stg_members"];
     // Other Jinja: rendered as a template, no doc blocks.
     assert_eq!(model["description"], "One row per MEMBER.");

@@ -64,10 +64,7 @@ fn summary(manifest: &Value) -> BTreeMap<String, Value> {
 fn assert_parity(project: &Path, reference: &str) {
     let out = run_in(project, &["parse"]);
     assert!(out.status.success(), "parse failed:\n{}", text(&out.stderr));
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    let manifest = support::read_manifest(project);
     let ours = summary(&manifest);
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/dbt_reference")
@@ -137,10 +134,7 @@ fn the_hangers_layers_land_in_schemas_per_target() {
             .output()
             .expect("run hangar");
         assert!(out.status.success(), "{target}: {}", text(&out.stderr));
-        let manifest: Value = serde_json::from_str(
-            &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-        )
-        .expect("json");
+        let manifest = support::read_manifest(&project);
         [
             "model.the_hanger.stg_gym_ops__gyms",
             "model.the_hanger.int_member_visits_enriched",

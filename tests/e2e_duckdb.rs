@@ -312,10 +312,7 @@ fn compile_writes_sql_with_ephemeral_ctes_and_a_manifest() {
         sql.contains(r#""gym"."main_staging"."stg_members""#),
         "{sql}"
     );
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    let manifest = support::read_manifest(&project);
     let node = &manifest["nodes"]["model.gym_mini.dim_members"];
     assert_eq!(node["schema"], "main_marts");
     assert_eq!(node["config"]["materialized"], "table");
@@ -531,10 +528,7 @@ fn installed_packages_load_with_their_own_models_macros_and_vars() {
             (12, 24, "V12".into())
         ]
     );
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    let manifest = support::read_manifest(&project);
     assert_eq!(
         manifest["nodes"]["model.gym_utils.numbers"]["package_name"],
         "gym_utils"
@@ -612,10 +606,7 @@ fn project_file_values_are_rendered() {
         .output()
         .expect("run");
     assert_success(&out);
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest"),
-    )
-    .expect("json");
+    let manifest = support::read_manifest(&project);
     let node = &manifest["nodes"]["model.gym_mini.dim_members"];
     assert_eq!(node["schema"], "main_gold");
     assert_eq!(

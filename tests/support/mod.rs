@@ -106,6 +106,12 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
         .expect("run hangar")
 }
 
+/// `target/manifest.json` of `project`, parsed.
+pub fn read_manifest(project: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(project.join("target/manifest.json")).expect("manifest");
+    serde_json::from_str(&text).expect("manifest is JSON")
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -64,6 +64,17 @@ pub(crate) struct Record {
     pub depth: usize,
 }
 
+impl Record {
+    /// Notes a call of the macro `id`. As in dbt, a node depends on the
+    /// macros it calls itself (depth 0), in the order first called, not on
+    /// those they call in turn.
+    pub fn called_macro(&mut self, id: &str) {
+        if self.depth == 0 && !self.macros_called.iter().any(|m| m == id) {
+            self.macros_called.push(id.to_string());
+        }
+    }
+}
+
 pub(crate) struct Render {
     pub reg: Arc<Registry>,
     pub phase: Phase,
@@ -410,12 +421,7 @@ impl Object for Func {
             FuncKind::EnvVar => call_env_var(r, &pos, &kw),
             FuncKind::IsIncremental => {
                 // A macro in dbt, so a node that calls it depends on it.
-                let mut record = r.record();
-                let id = "macro.dbt.is_incremental";
-                if record.depth == 0 && !record.macros_called.iter().any(|m| m == id) {
-                    record.macros_called.push(id.to_string());
-                }
-                drop(record);
+                r.record().called_macro("macro.dbt.is_incremental");
                 Ok(Value::from(
                     r.with_node(|n| n.is_incremental)? && r.execute(),
                 ))

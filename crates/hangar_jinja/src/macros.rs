@@ -61,11 +61,7 @@ pub(crate) fn call_entry(
 ) -> Result<Value, Error> {
     {
         let mut record = render.record();
-        // As dbt: a node depends on the macros it calls itself, not on
-        // those they call in turn.
-        if record.depth == 0 && !record.macros_called.contains(&entry.unique_id) {
-            record.macros_called.push(entry.unique_id.clone());
-        }
+        record.called_macro(&entry.unique_id);
         if record.depth >= crate::context::MAX_MACRO_DEPTH {
             return Err(Error::new(ErrorKind::InvalidOperation, MAX_DEPTH_MESSAGE));
         }

@@ -38,6 +38,9 @@ pub fn render_descriptions(
     };
     let problems: Vec<Diagnostic> = nodes
         .par_iter_mut()
+        .filter(|node| {
+            has_jinja(&node.description) || node.columns.values().any(|c| has_jinja(&c.description))
+        })
         .flat_map_iter(|node| {
             let place = (node.package_name.clone(), described_in(node));
             let mut problems = Vec::new();
@@ -49,15 +52,29 @@ pub fn render_descriptions(
         })
         .collect();
     diagnostics.extend(problems);
+    // Every table of a source carries the source's description: render it
+    // once per source, so a problem in it is reported once.
+    let mut source_descriptions: HashMap<(String, String), String> = HashMap::new();
     for source in sources.values_mut() {
         let place = (
             source.package_name.clone(),
             source.original_file_path.clone(),
         );
         describe.render(&mut source.description, &place, diagnostics);
-        describe.render(&mut source.source_description, &place, diagnostics);
         describe.columns(&mut source.columns, &place, diagnostics);
+        let key = (source.package_name.clone(), source.source_name.clone());
+        let rendered = source_descriptions.entry(key).or_insert_with(|| {
+            let mut text = source.source_description.clone();
+            describe.render(&mut text, &place, diagnostics);
+            text
+        });
+        source.source_description.clone_from(rendered);
     }
+}
+
+/// Whether `text` holds Jinja to render.
+fn has_jinja(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%")
 }
 
 /// The file a node's description comes from: its property file, else its own.
@@ -166,7 +183,7 @@ impl Describer<'_> {
         (package, path): &(String, String),
         out: &mut Vec<Diagnostic>,
     ) -> Option<Vec<String>> {
-        if !(text.contains("{{") || text.contains("{%")) {
+        if !has_jinja(text) {
             return None;
         }
         // Most descriptions are `{{ doc('name') }}` and nothing else Jinja:
