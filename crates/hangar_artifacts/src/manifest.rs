@@ -215,7 +215,7 @@ fn write_node_entries(
     out: &mut (dyn std::io::Write + Send),
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
-    const BATCH: usize = 4096;
+    const BATCH: usize = 1024;
     const CHUNK: usize = 256;
     let spare: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
     let take_buffer = || {

@@ -171,7 +171,7 @@ impl<'a> Compiler<'a> {
                 .test
                 .as_ref()
                 .filter(|t| t.is_generic)
-                .map(|t| &t.kwargs),
+                .map(|t| t.kwargs.as_slice()),
         }
     }
 

@@ -426,7 +426,7 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
         attached_node: generic.and_then(|t| t.attached_node.clone()),
         test_metadata: generic.map(|t| TestMetadata {
             name: t.test_name.clone().unwrap_or_default(),
-            kwargs: t.kwargs.clone(),
+            kwargs: t.kwargs.to_map(),
             namespace: t.namespace.clone(),
         }),
         ..ManifestNode::default()

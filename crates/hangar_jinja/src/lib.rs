@@ -155,8 +155,9 @@ pub struct NodeInput<'m> {
     /// Values a unit test puts in place of macros, vars and env vars.
     pub overrides: Overrides,
     /// A generic test's `test_metadata.kwargs`, evaluated into
-    /// `_dbt_generic_test_kwargs` before its template renders.
-    pub generic_test_kwargs: Option<&'m serde_json::Map<String, serde_json::Value>>,
+    /// `_dbt_generic_test_kwargs` before its template renders; sorted by
+    /// name, as the manifest lists them.
+    pub generic_test_kwargs: Option<&'m [(String, serde_json::Value)]>,
 }
 
 /// A unit test's `overrides:`: each macro named here returns its value

@@ -21,7 +21,7 @@ use crate::registry::Registry;
 pub(crate) fn evaluate(
     reg: &Registry,
     ctx: &Value,
-    kwargs: &serde_json::Map<String, Json>,
+    kwargs: &[(String, Json)],
 ) -> Result<Value, minijinja::Error> {
     let mut out = Vec::with_capacity(kwargs.len());
     for (key, value) in kwargs {

@@ -227,9 +227,14 @@ fn run_case(text: &str) -> String {
         let resolver = FakeResolver {
             adapter: adapter.clone(),
         };
+        let test_kwargs: Option<Vec<(String, serde_json::Value)>> = case
+            .options
+            .get("test_kwargs")
+            .and_then(|v| v.as_object())
+            .map(|m| m.clone().into_iter().collect());
         let mut node: NodeInput<'_> =
             NodeInput::new(phase, "proj", "models/my_model.sql", &case.model);
-        node.generic_test_kwargs = case.options.get("test_kwargs").and_then(|v| v.as_object());
+        node.generic_test_kwargs = test_kwargs.as_deref();
         node.unique_id = "model.proj.my_model".into();
         node.name = "my_model".into();
         node.resource_type = "model".into();

@@ -100,7 +100,7 @@ fn test_node(
     let test = TestNodeData {
         test_name: Some(spec.test_name),
         namespace: spec.namespace,
-        kwargs: spec.kwargs,
+        kwargs: spec.kwargs.into(),
         column_name: spec.column_name,
         attached_node: Some(attachment.attached_id.clone()),
         file_key_name: Some(attachment.file_key_name.clone()),

@@ -340,7 +340,7 @@ fn file_nodes(
             node.test = Some(crate::node::TestNodeData {
                 test_name: None,
                 namespace: None,
-                kwargs: Map::new(),
+                kwargs: Default::default(),
                 column_name: None,
                 attached_node: None,
                 file_key_name: None,
