@@ -237,10 +237,14 @@ fn list_line(
             obj.insert("original_file_path".into(), json!(g.original_file_path));
             obj.insert("unique_id".into(), json!(g.unique_id));
             // Sources and exposures have no alias.
-            if let Some(node) = parsed.node(id) {
-                obj.insert("alias".into(), json!(node.alias));
-            }
-            obj.insert("config".into(), Value::Object((*g.config).clone()));
+            let config = match parsed.node(id) {
+                Some(node) => {
+                    obj.insert("alias".into(), json!(node.alias));
+                    node.full_config()
+                }
+                None => g.config.clone(),
+            };
+            obj.insert("config".into(), Value::Object((*config).clone()));
             obj.insert("tags".into(), json!(g.tags));
             let depends_on = match parsed.exposures.get(id) {
                 Some(exposure) => crate::parse::exposure_depends_on(exposure),

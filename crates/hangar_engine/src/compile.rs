@@ -161,7 +161,7 @@ impl<'a> Compiler<'a> {
             resource_type: node.resource_type.to_string(),
             path: node.original_file_path.clone(),
             sql: node.raw_code.clone(),
-            config: node.config.clone(),
+            config: node.full_config(),
             this: Some(self.relation_of(node)),
             is_incremental,
             model: ModelContext::Lazy(node),

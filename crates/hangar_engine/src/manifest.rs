@@ -349,7 +349,7 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
                 checksum: node.checksum.clone(),
             }
         },
-        config: node.config.clone(),
+        config: node.full_config(),
         tags: node.tags.clone(),
         description: node.description.clone(),
         columns: node.columns.clone(),
@@ -362,7 +362,7 @@ fn manifest_node(node: &Node, compiled_code: Option<&String>, created_at: f64) -
         docs: node.docs.clone(),
         patch_path: node.patch_path.clone(),
         build_path: None,
-        unrendered_config: node.unrendered_config.clone(),
+        unrendered_config: node.full_unrendered_config(),
         created_at,
         relation_name: node.relation_name.clone(),
         raw_code: match node.resource_type {

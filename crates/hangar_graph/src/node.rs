@@ -132,6 +132,9 @@ pub struct GraphNode {
     pub tags: Vec<String>,
     /// Resolved config, for `config.<key>:` selection.
     pub config: std::sync::Arc<serde_json::Map<String, serde_json::Value>>,
+    /// The config's `alias` when it is kept out of the shared `config` map
+    /// (a generic test's hashed name); see [`GraphNode::config_value`].
+    pub config_alias: Option<String>,
     pub source_name: Option<String>,
     pub test: Option<TestInfo>,
     pub version: Option<String>,
@@ -139,6 +142,15 @@ pub struct GraphNode {
 }
 
 impl GraphNode {
+    /// The config value of `key`, the alias kept beside the map included.
+    pub fn config_value(&self, key: &str) -> Option<std::borrow::Cow<'_, serde_json::Value>> {
+        use std::borrow::Cow;
+        match &self.config_alias {
+            Some(alias) if key == "alias" => Some(Cow::Owned(alias.as_str().into())),
+            _ => self.config.get(key).map(Cow::Borrowed),
+        }
+    }
+
     /// dbt leaves disabled nodes out of the graph; they are never selected.
     pub fn is_enabled(&self) -> bool {
         !matches!(

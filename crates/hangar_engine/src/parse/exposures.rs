@@ -131,6 +131,7 @@ pub fn graph_node(exposure: &Value) -> GraphNode {
                 .cloned()
                 .unwrap_or_default(),
         ),
+        config_alias: None,
         source_name: None,
         test: None,
         version: None,

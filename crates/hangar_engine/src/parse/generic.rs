@@ -76,11 +76,13 @@ fn test_node(
     test: &TestDef,
     column: Option<&str>,
 ) -> Result<Node, String> {
-    let spec = build_generic_test(&test.raw, &attachment.target, column)?;
+    let mut spec = build_generic_test(&test.raw, &attachment.target, column)?;
     let original = path_string(&file.path);
     let in_folder = yaml_path_in_folder(&original, &package.config);
     let fqn = fqn_for(&package.name, in_folder, &spec.name);
     let mut folder = ctx.memo.get(ResourceType::Test, package, ctx.root, &fqn);
+    // A hashed name's alias is kept beside the configs, which stay shared.
+    let config_alias = hashed_alias(&mut spec);
     // Most tests have no config of their own: they keep their folder's.
     if !spec.config.is_empty() {
         merge_config(Arc::make_mut(&mut folder.config), &spec.config);
@@ -113,6 +115,7 @@ fn test_node(
         fqn,
         raw_code,
         unrendered_config: folder.unrendered,
+        config_alias,
         description: spec.description,
         tags,
         refs,
@@ -122,6 +125,17 @@ fn test_node(
         alias: spec.compiled_name,
         abs_path: package.root.join(&file.path),
         ..node
+    })
+}
+
+/// Takes out of `spec.config` the alias `build_generic_test` gave a test
+/// whose name was hashed (not one the user wrote).
+fn hashed_alias(spec: &mut GenericTest) -> Option<String> {
+    let hashed = spec.name != spec.compiled_name
+        && spec.config.get("alias").and_then(Value::as_str) == Some(spec.compiled_name.as_str());
+    hashed.then(|| {
+        spec.config.remove("alias");
+        spec.compiled_name.clone()
     })
 }
 

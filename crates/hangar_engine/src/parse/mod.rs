@@ -507,7 +507,7 @@ fn render_for_parse(
         resource_type: node.resource_type.to_string(),
         path: node.original_file_path.clone(),
         sql: node.raw_code.clone(),
-        config: node.config.clone(),
+        config: node.full_config(),
         this: None,
         is_incremental: false,
         model: hangar_jinja::ModelContext::Lazy(&node),
@@ -897,6 +897,7 @@ fn graph_nodes(parsed: &ParsedProject) -> Vec<(GraphNode, std::borrow::Cow<'_, [
             path: s.path.clone(),
             tags: s.tags.clone(),
             config: s.config.clone(),
+            config_alias: None,
             source_name: Some(s.source_name.clone()),
             test: None,
             version: None,
@@ -924,6 +925,7 @@ fn graph_node(n: &Node) -> GraphNode {
         path: n.path.clone(),
         tags: n.tags.clone(),
         config: n.config.clone(),
+        config_alias: n.config_alias.clone(),
         source_name: None,
         test: n.test.as_ref().map(|t| TestInfo {
             kind: if t.is_generic {

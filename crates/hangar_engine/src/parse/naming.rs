@@ -27,7 +27,7 @@ pub fn node_context(node: &Node) -> Value {
         "alias": node.alias,
         "schema": node.schema,
         "database": node.database,
-        "config": &*node.config,
+        "config": &*node.full_config(),
         "tags": node.tags,
         "meta": node.meta,
         "description": node.description,
@@ -148,7 +148,7 @@ fn has_relation(node: &Node) -> bool {
 /// result is the same as rendering them; it keeps parse fast on large projects.
 fn default_names(session: &Session, node: &Node) -> RelationNames {
     let custom = |key: &str| {
-        node.config.get(key).and_then(|v| match v {
+        node.config_value(key).and_then(|v| match v {
             Value::Null => None,
             Value::String(s) => Some(s.trim().to_string()),
             other => Some(other.to_string()),
@@ -206,7 +206,7 @@ fn names_for(
         resource_type: node.resource_type.to_string(),
         path: node.original_file_path.clone(),
         sql: "".into(),
-        config: node.config.clone(),
+        config: node.full_config(),
         this: None,
         is_incremental: false,
         model: hangar_jinja::ModelContext::Json(model.clone()),
@@ -215,7 +215,7 @@ fn names_for(
         generic_test_kwargs: None,
     };
     let call = |macro_name: &str, key: &str| -> Result<Value, Diagnostic> {
-        let custom = node.config.get(key).cloned().unwrap_or(Value::Null);
+        let custom = node.config_value(key).unwrap_or(Value::Null);
         session.jinja.call_macro(
             macro_name,
             vec![custom, model.clone()],

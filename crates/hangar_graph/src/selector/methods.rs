@@ -399,7 +399,7 @@ impl Matcher<'_> {
             Matcher::Path(pattern) => pattern.matches_file_or_ancestor(&node.original_file_path),
             Matcher::File(pattern) => file_matches(&node.original_file_path, pattern),
             Matcher::Package(pattern) => fnmatch(&node.package_name, pattern),
-            Matcher::Config { keys, value } => config_matches(&node.config, keys, value),
+            Matcher::Config { keys, value } => config_matches(node, keys, value),
             Matcher::TestName(pattern) => test_name_matches(node, pattern),
             Matcher::TestType(kinds) => node.test_kind().is_some_and(|k| kinds.contains(&k)),
             Matcher::ResourceType(wanted) => *wanted == Some(node.resource_type),
@@ -504,11 +504,12 @@ fn test_name_matches(node: &GraphNode, pattern: &str) -> bool {
 
 /// dbt's `ConfigSelectorMethod`: nested keys; a list matches when it holds
 /// the value; `true`/`false` match booleans; numbers compare as text.
-fn config_matches(config: &serde_json::Map<String, Value>, keys: &[String], wanted: &str) -> bool {
+fn config_matches(node: &GraphNode, keys: &[String], wanted: &str) -> bool {
     let Some((first, rest)) = keys.split_first() else {
         return false;
     };
-    let mut value = config.get(first);
+    let top = node.config_value(first);
+    let mut value = top.as_deref();
     for key in rest {
         value = value.and_then(|v| v.as_object()).and_then(|o| o.get(key));
     }
