@@ -53,11 +53,16 @@ pub(crate) struct FileInfo {
     pub source: Arc<str>,
 }
 
+/// Every macro call looks its name up here; std's SipHash showed in
+/// profiles of large projects, and macro names need no protection against
+/// crafted keys.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 pub(crate) struct Registry {
     pub env: Environment<'static>,
     pub config: JinjaConfig,
     /// package → macro name → entry
-    pub macros: HashMap<String, HashMap<String, Arc<MacroEntry>>>,
+    pub macros: FastMap<String, FastMap<String, Arc<MacroEntry>>>,
     /// template name → original file
     pub files: HashMap<String, FileInfo>,
     pub infos: Vec<MacroInfo>,
@@ -80,7 +85,7 @@ impl Registry {
             dispatch_prefixes: dispatch_prefixes(&config.adapter_type),
             env,
             config,
-            macros: HashMap::new(),
+            macros: FastMap::default(),
             files: HashMap::new(),
             infos: Vec::new(),
         };
