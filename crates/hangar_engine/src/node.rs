@@ -307,6 +307,36 @@ mod tests {
     }
 
     #[test]
+    fn test_kwargs_are_sorted_and_found_by_name() {
+        let mut map = Map::new();
+        map.insert("model".into(), Value::from("m"));
+        map.insert("values".into(), Value::from(vec![1, 2]));
+        map.insert("column_name".into(), Value::from("id"));
+        let kwargs = TestKwargs::from(map.clone());
+        let names: Vec<&str> = kwargs.as_slice().iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["column_name", "model", "values"]);
+        assert_eq!(kwargs.get("model"), Some(&Value::from("m")));
+        assert_eq!(kwargs.get("where"), None);
+        assert_eq!(kwargs.to_map(), map);
+    }
+
+    #[test]
+    fn an_alias_kept_beside_the_config_joins_it_when_read_whole() {
+        let mut node = Node::new(ResourceType::Test, "p", "t", share_config(config("test")));
+        assert!(Arc::ptr_eq(&node.full_config(), &node.config));
+        node.config_alias = Some("t_short".into());
+        assert!(node.config.get("alias").is_none());
+        assert_eq!(node.full_config()["alias"], Value::from("t_short"));
+        assert_eq!(node.full_config()["materialized"], Value::from("test"));
+        assert_eq!(
+            node.full_unrendered_config()["alias"],
+            Value::from("t_short")
+        );
+        assert_eq!(node.config_value("alias"), Some(Value::from("t_short")));
+        assert_eq!(node.config_value("enabled"), Some(Value::from(true)));
+    }
+
+    #[test]
     fn equal_configs_share_one_map() {
         let a = share_config(config("pooled_view"));
         let b = share_config(config("pooled_view"));
