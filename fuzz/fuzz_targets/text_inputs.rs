@@ -1,5 +1,6 @@
 //! Every text hangar parses on its own: selection expressions, selectors.yml,
 //! project files and property YAML. Errors are expected; panics are bugs.
+//! Also: the fast YAML subset parser never disagrees with yaml_serde.
 #![no_main]
 
 use std::path::Path;
@@ -13,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest);
-    match which % 4 {
+    match which % 5 {
         0 => {
             let (select, exclude) = text.split_once('\n').unwrap_or((&text, ""));
             let words = |s: &str| s.split('\t').map(str::to_string).collect::<Vec<_>>();
@@ -27,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
             let _ =
                 hangar_project::project::parse_project_config(Path::new("dbt_project.yml"), &text);
         }
-        _ => {
+        3 => {
             let file = SourceFile {
                 package: "fuzz".to_string(),
                 path: "models/schema.yml".into(),
@@ -40,5 +41,9 @@ fuzz_target!(|data: &[u8]| {
                 Path::new("models/schema.yml"),
             );
         }
+        _ => assert!(
+            hangar_project::yaml_subset_agrees(&text),
+            "the YAML subset parser and yaml_serde disagree"
+        ),
     }
 });

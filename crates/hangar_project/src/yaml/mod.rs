@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::diagnostic::{Diagnostic, codes};
 
+mod subset;
+
 /// Parses one YAML document. YAML merge keys (`<<: *defaults`) are applied.
 /// An empty document is `Null`.
 pub(crate) fn parse(text: &str) -> Result<Value, yaml_serde::Error> {
@@ -18,7 +20,16 @@ pub(crate) fn parse(text: &str) -> Result<Value, yaml_serde::Error> {
         value.apply_merge()?;
         return Ok(yaml_to_json(value));
     }
+    if let Some(value) = subset::parse(text) {
+        return Ok(value);
+    }
     yaml_serde::from_str(text)
+}
+
+/// See [`crate::yaml_subset_agrees`].
+pub(crate) fn subset_agrees(text: &str) -> bool {
+    subset::parse(text)
+        .is_none_or(|ours| yaml_serde::from_str::<Value>(text).is_ok_and(|theirs| ours == theirs))
 }
 
 /// Converts a YAML value to JSON: non-string keys become their YAML text,
