@@ -185,6 +185,11 @@ impl Render {
         Error::new(ErrorKind::InvalidOperation, message)
     }
 
+    /// Whether a unit test replaces macros in this render.
+    pub fn has_macro_overrides(&self) -> bool {
+        self.has_macro_overrides
+    }
+
     pub fn node_package(&self) -> String {
         self.with_node(|n| n.package.clone()).unwrap_or_default()
     }

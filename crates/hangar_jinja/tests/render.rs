@@ -380,3 +380,76 @@ fn renders_many_models_quickly() {
         start.elapsed()
     );
 }
+
+/// `get_where_subquery` is answered without Jinja when dbt's builtin would
+/// run and the test has no `where`; the answer must be what the macro gives.
+/// A root-project copy of the builtin `default__get_where_subquery` makes
+/// the same render go through Jinja.
+#[test]
+fn builtin_where_subquery_shortcut_matches_the_macro() {
+    let builtin_body = include_str!("../builtins/tests.sql");
+    let start = builtin_body
+        .find("{% macro default__get_where_subquery")
+        .expect("the builtin is defined");
+    let copy = &builtin_body[start..];
+    let model = "{{ test_show(**_dbt_generic_test_kwargs) }}";
+    let show = "{% test show(model, column_name, to) %}\nselect {{ column_name }} from {{ model }}, {{ to }}\n{% endtest %}";
+    let kwargs: Vec<(String, serde_json::Value)> = vec![
+        ("column_name".into(), json!("id")),
+        (
+            "model".into(),
+            json!("{{ get_where_subquery(ref('orders')) }}"),
+        ),
+        (
+            "to".into(),
+            json!("{{ get_where_subquery(source('raw', 'customers')) }}"),
+        ),
+    ];
+    let render = |macros: Vec<MacroSource>, where_config: Option<&str>, phase: Phase| {
+        let case = parse_case("--- model\n");
+        let (jinja, diagnostics) = Jinja::new(config_for(&case, "duckdb"), macros);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let resolver = FakeResolver {
+            adapter: "duckdb".into(),
+        };
+        let mut node = NodeInput::new(phase, "proj", "models/schema.yml", model);
+        node.generic_test_kwargs = Some(&kwargs);
+        node.resource_type = "test".into();
+        if let Some(w) = where_config {
+            let mut config = serde_json::Map::new();
+            config.insert("where".into(), json!(w));
+            node.config = Arc::new(config);
+        }
+        let out = jinja
+            .render_node(&node, &resolver, None)
+            .expect("the test renders");
+        (out.sql, out.macros_called)
+    };
+    let macro_source = |path: &str, text: &str| MacroSource {
+        package: "proj".into(),
+        path: path.into(),
+        contents: Arc::from(text),
+    };
+    let shortcut = vec![macro_source("macros/show.sql", show)];
+    let through_jinja = vec![
+        macro_source("macros/show.sql", show),
+        macro_source("macros/where.sql", copy),
+    ];
+    for phase in [Phase::Parse, Phase::Compile] {
+        for where_config in [None, Some(""), Some("id > 0")] {
+            let fast = render(shortcut.clone(), where_config, phase);
+            let slow = render(through_jinja.clone(), where_config, phase);
+            assert_eq!(fast, slow, "where = {where_config:?}, {phase:?}");
+            assert!(
+                fast.1.iter().any(|m| m == "macro.dbt.get_where_subquery"),
+                "{:?}",
+                fast.1
+            );
+        }
+    }
+    let filtered = render(shortcut, Some("id > 0"), Phase::Compile).0;
+    assert!(
+        filtered.contains("where id > 0) dbt_subquery"),
+        "{filtered}"
+    );
+}
