@@ -205,6 +205,16 @@ fn matching_close(text: &str, open: usize) -> Option<usize> {
 
 /// Splits on commas that are not nested in brackets or strings.
 fn split_top_level(text: &str) -> Vec<&str> {
+    split_commas(text, false).unwrap_or_else(|| vec![text])
+}
+
+/// Like [`split_top_level`], but `None` unless every bracket and quote in
+/// `text` is closed, and none closes one opened before `text`.
+pub(crate) fn split_balanced(text: &str) -> Option<Vec<&str>> {
+    split_commas(text, true)
+}
+
+fn split_commas(text: &str, balanced: bool) -> Option<Vec<&str>> {
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut quote: Option<char> = None;
@@ -224,7 +234,12 @@ fn split_top_level(text: &str) -> Vec<&str> {
         match c {
             '\'' | '"' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if balanced && depth < 0 {
+                    return None;
+                }
+            }
             ',' if depth == 0 => {
                 parts.push(&text[start..i]);
                 start = i + 1;
@@ -232,8 +247,11 @@ fn split_top_level(text: &str) -> Vec<&str> {
             _ => {}
         }
     }
+    if balanced && (depth != 0 || quote.is_some()) {
+        return None;
+    }
     parts.push(&text[start..]);
-    parts
+    Some(parts)
 }
 
 #[cfg(test)]

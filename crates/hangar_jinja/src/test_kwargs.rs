@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 
 use crate::context::{Ctx, Render, json_to_value};
 use crate::mutable::{dict_value, list_value};
-use crate::preprocess::rewrite_node;
+use crate::preprocess::{rewrite_node, split_balanced};
 use crate::registry::{BUILTIN_PACKAGE, MacroEntry, Registry};
 
 /// The kwargs as a Jinja mapping, evaluated against `ctx` (the node's context).
@@ -159,30 +159,10 @@ fn sole_call_argument<'e>(expression: &'e str, name: &str) -> Option<&'e str> {
         .strip_prefix(name)?
         .strip_prefix('(')?
         .strip_suffix(')')?;
-    let mut depth = 0usize;
-    let mut quote = None;
-    let mut escaped = false;
-    for c in inner.chars() {
-        match quote {
-            Some(q) => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                }
-            }
-            None => match c {
-                '\'' | '"' => quote = Some(c),
-                '(' | '[' | '{' => depth += 1,
-                ')' | ']' | '}' => depth = depth.checked_sub(1)?,
-                ',' if depth == 0 => return None,
-                _ => {}
-            },
-        }
+    match split_balanced(inner)?.as_slice() {
+        [only] => Some(only.trim()),
+        _ => None,
     }
-    (depth == 0 && quote.is_none()).then(|| inner.trim())
 }
 
 /// `{{ expr }}` with nothing around it: its expression.
