@@ -107,6 +107,18 @@ impl Manifest {
         out: &mut (dyn std::io::Write + Send),
         lazy: &LazyNodes<'_>,
     ) -> std::io::Result<()> {
+        self.write_json_nodes(out, lazy)?;
+        self.write_json_rest(out, lazy.maps.as_ref())
+    }
+
+    /// The first part of [`Manifest::write_json_with`]: `metadata` and
+    /// `nodes`, which need no dependency maps (a caller may work them out
+    /// meanwhile). [`Manifest::write_json_rest`] writes the rest.
+    pub fn write_json_nodes(
+        &self,
+        out: &mut (dyn std::io::Write + Send),
+        lazy: &LazyNodes<'_>,
+    ) -> std::io::Result<()> {
         out.write_all(b"{\"metadata\":")?;
         serde_json::to_writer(&mut *out, &self.metadata)?;
         out.write_all(b",\"nodes\":{")?;
@@ -118,19 +130,27 @@ impl Manifest {
             .collect();
         entries.sort_by(|a, b| a.id().cmp(b.id()));
         write_node_entries(&entries, lazy, out)?;
-        out.write_all(b"}")?;
+        out.write_all(b"}")
+    }
+
+    /// Everything after `nodes`; `maps`, when given, are written as
+    /// `parent_map` and `child_map` instead of the manifest's own.
+    pub fn write_json_rest(
+        &self,
+        out: &mut (dyn std::io::Write + Send),
+        maps: Option<&DependencyMaps<'_>>,
+    ) -> std::io::Result<()> {
         use erased::Serde;
-        let (parent_map, child_map): (Box<dyn erased::Json>, Box<dyn erased::Json>) =
-            match &lazy.maps {
-                Some(maps) => (
-                    Box::new(MapOf(maps, Adjacency::Parents)),
-                    Box::new(MapOf(maps, Adjacency::Children)),
-                ),
-                None => (
-                    Box::new(Serde(&self.parent_map)),
-                    Box::new(Serde(&self.child_map)),
-                ),
-            };
+        let (parent_map, child_map): (Box<dyn erased::Json>, Box<dyn erased::Json>) = match maps {
+            Some(maps) => (
+                Box::new(MapOf(maps, Adjacency::Parents)),
+                Box::new(MapOf(maps, Adjacency::Children)),
+            ),
+            None => (
+                Box::new(Serde(&self.parent_map)),
+                Box::new(Serde(&self.child_map)),
+            ),
+        };
         let fields: [(&str, &dyn erased::Json); 15] = [
             ("sources", &Serde(&self.sources)),
             ("macros", &Serde(&self.macros)),

@@ -27,12 +27,18 @@ pub fn target_dir(session: &Session) -> PathBuf {
         .join(&session.root_package().config.target_path)
 }
 
-/// Load and parse, then write target/manifest.json.
+/// Load and parse, then write target/manifest.json. The graph is built
+/// while the manifest's nodes are written.
 pub fn parse(invocation: Invocation) -> Result<(Session, ParsedProject), Failure> {
     let mut session = load_session(invocation)?;
-    let parsed = parse_project(&mut session)?;
-    crate::manifest::write_manifest(&session, &parsed, &BTreeMap::new(), &target_dir(&session))?;
-    Ok((session, parsed))
+    let parsed = crate::parse::parse_project_without_graph(&mut session)?;
+    let graph = crate::manifest::write_manifest_building_graph(
+        &session,
+        &parsed,
+        &target_dir(&session),
+        || crate::parse::build_graph(&parsed),
+    )?;
+    Ok((session, ParsedProject { graph, ..parsed }))
 }
 
 /// The selected unique ids of the given resource types, sorted.

@@ -13,7 +13,7 @@ use hangar_artifacts::run_results::{
     AdapterResponse, RunResult, RunResults, RunStatus, TimingInfo,
 };
 use hangar_artifacts::{ArtifactMetadata, dbt_timestamp, unix_seconds, write_json};
-use hangar_graph::ResourceType;
+use hangar_graph::{Graph, ResourceType};
 use hangar_project::{Diagnostic, codes};
 use serde_json::{Map, Value};
 
@@ -110,7 +110,7 @@ pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
 /// `parent_map` and `child_map` over every resource: the graph's nodes
 /// (nodes, unit tests, sources, exposures) and the manifest's untyped
 /// resources (metrics and the like), which the graph does not hold.
-fn dependency_maps<'a>(parsed: &'a ParsedProject, manifest: &'a Manifest) -> DependencyMaps<'a> {
+fn dependency_maps<'a>(graph: &'a Graph, manifest: &'a Manifest) -> DependencyMaps<'a> {
     let mut untyped: Vec<(&str, &Value)> = [
         &manifest.metrics,
         &manifest.semantic_models,
@@ -122,7 +122,7 @@ fn dependency_maps<'a>(parsed: &'a ParsedProject, manifest: &'a Manifest) -> Dep
     .collect();
     untyped.sort_unstable_by_key(|(id, _)| *id);
     // Merge the two sorted id lists, remembering where each graph node went.
-    let graph_lists: Vec<(&str, &[usize])> = parsed.graph.parent_lists().collect();
+    let graph_lists: Vec<(&str, &[usize])> = graph.parent_lists().collect();
     let mut ids = Vec::with_capacity(graph_lists.len() + untyped.len());
     let mut position_of_graph_node = Vec::with_capacity(graph_lists.len());
     let (mut g, mut u) = (0, 0);
@@ -484,24 +484,78 @@ pub fn write_manifest(
     target_dir: &Path,
 ) -> Result<(), Failure> {
     let manifest = build_manifest(session, parsed);
-    let created_at = unix_seconds(session.invocation.started_at);
-    // Each node is converted while it is written, in parallel batches, so
-    // the manifest never holds a second copy of every node.
-    let make = |id: &str| {
-        parsed
-            .node(id)
-            .map(|node| manifest_node(node, compiled.get(id), created_at))
-    };
+    let make = manifest_node_maker(session, parsed, compiled);
     let lazy = LazyNodes {
-        ids: manifest_nodes(parsed)
-            .map(|n| n.unique_id.as_str())
-            .collect(),
+        ids: manifest_node_ids(parsed),
         make: Some(&make),
-        maps: Some(dependency_maps(parsed, &manifest)),
+        maps: Some(dependency_maps(&parsed.graph, &manifest)),
     };
     let path = target_dir.join("manifest.json");
     hangar_artifacts::write_with(&path, |out| manifest.write_json_with(out, &lazy))
         .map_err(|e| io_failure(&path, e))
+}
+
+/// [`write_manifest`] for a parsed project whose graph is not built yet:
+/// `build_graph` runs while the nodes are written (they do not need it),
+/// and the dependency maps after them come from its graph. When the graph
+/// has errors, no manifest is written and they are returned.
+pub fn write_manifest_building_graph(
+    session: &Session,
+    parsed: &ParsedProject,
+    target_dir: &Path,
+    build_graph: impl FnOnce() -> Result<Graph, Failure> + Send,
+) -> Result<Graph, Failure> {
+    let manifest = build_manifest(session, parsed);
+    let compiled = BTreeMap::new();
+    let make = manifest_node_maker(session, parsed, &compiled);
+    let lazy = LazyNodes {
+        ids: manifest_node_ids(parsed),
+        make: Some(&make),
+        maps: None,
+    };
+    let path = target_dir.join("manifest.json");
+    let mut built = None;
+    let written = hangar_artifacts::write_with(&path, |out| {
+        let (graph, nodes) = rayon::join(build_graph, || manifest.write_json_nodes(out, &lazy));
+        let graph = built.insert(graph);
+        nodes?;
+        let Ok(graph) = graph else {
+            // Leaves no manifest behind: the graph's errors are reported.
+            return Err(std::io::Error::other("the project's graph has errors"));
+        };
+        manifest.write_json_rest(out, Some(&dependency_maps(graph, &manifest)))
+    });
+    match (built, written) {
+        (Some(Err(failure)), _) => Err(failure),
+        (Some(Ok(graph)), Ok(())) => Ok(graph),
+        (_, Err(e)) => Err(io_failure(&path, e)),
+        // The closure builds the graph before it can succeed.
+        (None, Ok(())) => Err(io_failure(
+            &path,
+            std::io::Error::other("no graph was built"),
+        )),
+    }
+}
+
+/// Makes each manifest node while it is written, in parallel batches, so
+/// the manifest never holds a second copy of every node.
+fn manifest_node_maker<'a>(
+    session: &Session,
+    parsed: &'a ParsedProject,
+    compiled: &'a BTreeMap<String, String>,
+) -> impl Fn(&str) -> Option<ManifestNode> + Sync + 'a {
+    let created_at = unix_seconds(session.invocation.started_at);
+    move |id: &str| {
+        parsed
+            .node(id)
+            .map(|node| manifest_node(node, compiled.get(id), created_at))
+    }
+}
+
+fn manifest_node_ids(parsed: &ParsedProject) -> Vec<&str> {
+    manifest_nodes(parsed)
+        .map(|n| n.unique_id.as_str())
+        .collect()
 }
 
 fn run_status(s: NodeStatus) -> RunStatus {

@@ -74,6 +74,14 @@ impl ParsedProject {
 /// [`hangar_project::LoadedProject::release_property_entries`]), so a
 /// session is parsed once.
 pub fn parse_project(session: &mut Session) -> Result<ParsedProject, Failure> {
+    let parsed = parse_project_without_graph(session)?;
+    let graph = build_graph(&parsed)?;
+    Ok(ParsedProject { graph, ..parsed })
+}
+
+/// [`parse_project`] with the graph left empty, for a caller that builds
+/// it ([`build_graph`]) while doing something else.
+pub fn parse_project_without_graph(session: &mut Session) -> Result<ParsedProject, Failure> {
     if !session.project.has_property_entries() {
         return Err(Failure::single(Diagnostic::error(
             codes::UNSUPPORTED,
@@ -81,11 +89,15 @@ pub fn parse_project(session: &mut Session) -> Result<ParsedProject, Failure> {
         )));
     }
     let parsed = parse_resources(session)?;
-    session.project.release_property_entries();
-    // Built after the release, so the graph's copies of every node do not
+    // Before the graph is built, so the graph's copies of every node do not
     // sit beside the property entries at the parse's peak.
-    let graph = Graph::build(graph_nodes(&parsed)).map_err(Failure::new)?;
-    Ok(ParsedProject { graph, ..parsed })
+    session.project.release_property_entries();
+    Ok(parsed)
+}
+
+/// The graph of a parsed project's nodes, sources and exposures.
+pub fn build_graph(parsed: &ParsedProject) -> Result<Graph, Failure> {
+    Graph::build(graph_nodes(parsed)).map_err(Failure::new)
 }
 
 /// Everything [`ParsedProject`] holds but the graph (left empty).
