@@ -439,23 +439,25 @@ fn yaml_snapshots(session: &Session, root: &Package, memo: &FolderConfigMemo) ->
     out
 }
 
+/// Applies each node's property-file entry, in parallel; returns the keys
+/// of the entries used.
 fn apply_patches(
     nodes: &mut [Node],
     index: &PatchIndex<'_>,
 ) -> Vec<(String, ResourceType, String)> {
-    let mut used = Vec::new();
-    for node in nodes.iter_mut() {
-        let key = (
-            node.package_name.clone(),
-            node.resource_type,
-            node.name.clone(),
-        );
-        if let Some(patch) = index.get(&key) {
+    nodes
+        .par_iter_mut()
+        .filter_map(|node| {
+            let key = (
+                node.package_name.clone(),
+                node.resource_type,
+                node.name.clone(),
+            );
+            let patch = index.get(&key)?;
             apply_patch(node, patch);
-            used.push(key);
-        }
-    }
-    used
+            Some(key)
+        })
+        .collect()
 }
 
 fn report_unused_patches(
