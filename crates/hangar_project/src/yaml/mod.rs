@@ -158,34 +158,29 @@ impl<'t> Locator<'t> {
     /// Offset of the first `key:` at or after `from` that starts a mapping
     /// entry (preceded by indentation, `- `, `{` or `,`).
     pub(crate) fn find_key(&self, from: usize, key: &str) -> Option<usize> {
-        let haystack = self.text.get(from..)?;
-        let mut search = 0;
-        while let Some(found) = haystack[search..].find(key) {
-            let at = search + found;
-            search = at + key.len();
-            let after = &haystack[at + key.len()..];
-            if self.starts_entry(from + at) && after.starts_with(':') {
-                return Some(from + at);
-            }
-        }
-        None
+        self.keys(from, key).next()
+    }
+
+    /// Offsets of the `key:` entries at or after `from`, in order.
+    fn keys<'s>(&'s self, from: usize, key: &'s str) -> impl Iterator<Item = usize> + 's {
+        let haystack = self.text.get(from..).unwrap_or_default();
+        occurrences(haystack, key)
+            .filter(move |&at| {
+                self.starts_entry(from + at) && haystack[at + key.len()..].starts_with(':')
+            })
+            .map(move |at| from + at)
     }
 
     /// Offset of the first `name: <name>` entry at or after `from`
     /// (the value may be quoted and followed by a comment).
     pub(crate) fn find_name(&self, from: usize, name: &str) -> Option<usize> {
-        let mut cursor = from;
-        while let Some(at) = self.find_key(cursor, "name") {
+        self.keys(from, "name").find(|&at| {
             let value_start = at + "name:".len();
             let line_end = self.text[value_start..]
                 .find(['\n', ',', '}'])
                 .map_or(self.text.len(), |i| value_start + i);
-            if scalar_text(&self.text[value_start..line_end]) == name {
-                return Some(at);
-            }
-            cursor = value_start;
-        }
-        None
+            scalar_text(&self.text[value_start..line_end]) == name
+        })
     }
 
     /// Offset of the first occurrence of `token` at or after `from` that
@@ -193,20 +188,16 @@ impl<'t> Locator<'t> {
     pub(crate) fn find_word(&self, from: usize, token: &str) -> Option<usize> {
         let haystack = self.text.get(from..)?;
         let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
-        let mut search = 0;
-        while let Some(found) = haystack[search..].find(token) {
-            let at = search + found;
-            search = at + token.len().max(1);
-            let before_ok = !haystack[..at].chars().next_back().is_some_and(is_word);
-            let after_ok = !haystack[at + token.len()..]
-                .chars()
-                .next()
-                .is_some_and(is_word);
-            if before_ok && after_ok {
-                return Some(from + at);
-            }
-        }
-        None
+        occurrences(haystack, token)
+            .find(|&at| {
+                let before_ok = !haystack[..at].chars().next_back().is_some_and(is_word);
+                let after_ok = !haystack[at + token.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(is_word);
+                before_ok && after_ok
+            })
+            .map(|at| from + at)
     }
 
     fn starts_entry(&self, offset: usize) -> bool {
@@ -218,6 +209,20 @@ impl<'t> Locator<'t> {
             || trimmed.ends_with('{')
             || trimmed.ends_with(',')
     }
+}
+
+/// Byte offsets of the non-overlapping occurrences of `needle` (none for an
+/// empty one). memchr's searcher: `str::find` in a loop set up a new
+/// searcher for each occurrence, a few percent of parsing property files.
+fn occurrences<'h>(haystack: &'h str, needle: &str) -> impl Iterator<Item = usize> + 'h {
+    let finder = (!needle.is_empty()).then(|| memchr::memmem::Finder::new(needle).into_owned());
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let finder = finder.as_ref()?;
+        let at = start + finder.find(haystack.as_bytes().get(start..)?)?;
+        start = at + finder.needle().len();
+        Some(at)
+    })
 }
 
 /// The text of a plain or quoted scalar as written after `key:`.
