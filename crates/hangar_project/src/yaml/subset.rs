@@ -5,7 +5,7 @@
 //! libyaml's scanner reads about 12 MB/s per core, and a large project's
 //! property YAML is megabytes: this subset is read several times faster.
 //! Anything outside it (anchors, tags, multi-line plain or quoted scalars,
-//! documents markers, tabs, CRLF, duplicate keys, numbers as keys, any
+//! document markers, tabs, CRLF, duplicate keys, numbers as keys, any
 //! error) returns `None`, and the caller parses the text with yaml_serde,
 //! which then decides the value or reports the error. Where the subset
 //! answers, it answers exactly what yaml_serde would: numbers and other
