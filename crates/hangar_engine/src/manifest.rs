@@ -499,7 +499,7 @@ pub fn write_manifest(
 /// `build_graph` runs while the nodes are written (they do not need it),
 /// and the dependency maps after them come from its graph. When the graph
 /// has errors, no manifest is written and they are returned.
-pub fn write_manifest_building_graph(
+pub(crate) fn write_manifest_building_graph(
     session: &Session,
     parsed: &ParsedProject,
     target_dir: &Path,

@@ -9,6 +9,8 @@
 //! - any other string holding Jinja is rendered to a string;
 //! - other values pass as they are, lists and mappings item by item.
 
+use std::sync::Arc;
+
 use minijinja::Value;
 use serde_json::Value as Json;
 
@@ -104,32 +106,33 @@ fn builtin_where_subquery(
     }
     let context = ctx.downcast_object_ref::<Ctx>()?;
     let render = &context.render;
-    if !runs_builtin_where_subquery(reg, render, &context.package) || has_where(render)? {
+    let called = builtin_where_subquery_macro(reg, render, &context.package)?;
+    if has_where(render)? {
         return None;
     }
-    render
-        .record()
-        .called_macro(&format!("macro.{BUILTIN_PACKAGE}.get_where_subquery"));
+    render.record().called_macro(&called.unique_id);
     Some(evaluate_expression(reg, ctx, inner))
 }
 
-/// Whether `get_where_subquery` from `package` is dbt's builtin and
-/// dispatches to the builtin `default__get_where_subquery`, with no unit
+/// dbt's builtin `get_where_subquery`, when it is what `package` calls and
+/// it dispatches to the builtin `default__get_where_subquery`, with no unit
 /// test override or extra context entry that could shadow a name it uses.
-fn runs_builtin_where_subquery(reg: &Registry, render: &Render, package: &str) -> bool {
-    let is_builtin = |entry: Option<&std::sync::Arc<MacroEntry>>, name: &str| {
-        entry.is_some_and(|e| e.package == BUILTIN_PACKAGE && e.name == name)
-    };
-    !render.has_macro_overrides()
-        && render.with_node(|n| n.extra.is_empty()).unwrap_or(false)
-        && is_builtin(
-            reg.lookup(package, "get_where_subquery"),
-            "get_where_subquery",
-        )
-        && is_builtin(
-            reg.resolve_dispatch(BUILTIN_PACKAGE, Some(BUILTIN_PACKAGE), "get_where_subquery"),
-            "default__get_where_subquery",
-        )
+fn builtin_where_subquery_macro<'r>(
+    reg: &'r Registry,
+    render: &Render,
+    package: &str,
+) -> Option<&'r Arc<MacroEntry>> {
+    let is_builtin =
+        |e: &Arc<MacroEntry>, name: &str| e.package == BUILTIN_PACKAGE && e.name == name;
+    if render.has_macro_overrides() || !render.with_node(|n| n.extra.is_empty()).ok()? {
+        return None;
+    }
+    let called = reg
+        .lookup(package, "get_where_subquery")
+        .filter(|e| is_builtin(e, "get_where_subquery"))?;
+    reg.resolve_dispatch(BUILTIN_PACKAGE, Some(BUILTIN_PACKAGE), "get_where_subquery")
+        .filter(|e| is_builtin(e, "default__get_where_subquery"))?;
+    Some(called)
 }
 
 /// What the builtin's `{% if config.get('where', '') %}` decides, when that

@@ -26,13 +26,13 @@ pub use files::{PackageFiles, SourceFile};
 pub use loader::{LoadedProject, Package, load_project};
 pub use profile::{TargetProfile, find_profiles_dir, is_secret_key, load_profile};
 pub use project::{DispatchConfig, ProjectConfig};
+pub use properties::{
+    ColumnDef, ExposureDef, MacroPatch, NodePatch, PropertyFile, SourceDef, SourceTableDef, TestDef,
+};
+
 /// For the fuzz targets: whether the fast YAML subset parser, where it
 /// answers, answers what yaml_serde does (and only for YAML it accepts).
 #[doc(hidden)]
 pub fn yaml_subset_agrees(text: &str) -> bool {
     yaml::subset_agrees(text)
 }
-
-pub use properties::{
-    ColumnDef, ExposureDef, MacroPatch, NodePatch, PropertyFile, SourceDef, SourceTableDef, TestDef,
-};

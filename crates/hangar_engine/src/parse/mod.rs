@@ -81,7 +81,7 @@ pub fn parse_project(session: &mut Session) -> Result<ParsedProject, Failure> {
 
 /// [`parse_project`] with the graph left empty, for a caller that builds
 /// it ([`build_graph`]) while doing something else.
-pub fn parse_project_without_graph(session: &mut Session) -> Result<ParsedProject, Failure> {
+pub(crate) fn parse_project_without_graph(session: &mut Session) -> Result<ParsedProject, Failure> {
     if !session.project.has_property_entries() {
         return Err(Failure::single(Diagnostic::error(
             codes::UNSUPPORTED,
@@ -96,7 +96,7 @@ pub fn parse_project_without_graph(session: &mut Session) -> Result<ParsedProjec
 }
 
 /// The graph of a parsed project's nodes, sources and exposures.
-pub fn build_graph(parsed: &ParsedProject) -> Result<Graph, Failure> {
+pub(crate) fn build_graph(parsed: &ParsedProject) -> Result<Graph, Failure> {
     Graph::build(graph_nodes(parsed)).map_err(Failure::new)
 }
 
