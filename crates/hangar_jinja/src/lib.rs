@@ -13,6 +13,7 @@
 // `Diagnostic` is the workspace-wide error type; boxing it is the lead's call.
 #![allow(clippy::result_large_err)]
 
+mod builtin_tests;
 mod context;
 mod errors;
 mod expressions;

@@ -42,6 +42,9 @@ impl Object for MacroRef {
     }
 
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        if let Some(sql) = crate::builtin_tests::call(&self.render, &self.entry, args) {
+            return Ok(sql);
+        }
         call_entry(&self.render, &self.entry, state, args)
     }
 

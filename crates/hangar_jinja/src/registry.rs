@@ -70,6 +70,8 @@ pub(crate) struct Registry {
     pub flags: Value,
     /// Adapter prefixes tried by `adapter.dispatch`, most specific first.
     pub dispatch_prefixes: Vec<String>,
+    /// The builtin generic tests rendered without Jinja in this registry.
+    pub native_tests: crate::builtin_tests::NativeTests,
 }
 
 impl Registry {
@@ -88,6 +90,7 @@ impl Registry {
             macros: FastMap::default(),
             files: HashMap::new(),
             infos: Vec::new(),
+            native_tests: Default::default(),
         };
         let mut diagnostics = Vec::new();
         let builtins = BUILTIN_FILES.iter().map(|(path, text)| MacroSource {
@@ -103,6 +106,7 @@ impl Registry {
             }
         }
         registry.infos = registry.macro_infos(&scanned_all);
+        registry.native_tests = crate::builtin_tests::NativeTests::resolve(&registry);
         (registry, diagnostics)
     }
 
