@@ -249,35 +249,11 @@ mod tests {
 
     use serde_json::{Value as Json, json};
 
-    use crate::{Jinja, JinjaConfig, MacroSource, NodeInput, Phase, Relation, Resolver};
+    use crate::test_support::Tables;
+    use crate::{Jinja, JinjaConfig, MacroSource, NodeInput, Phase};
 
     thread_local! {
         pub(super) static NATIVE_CALLS: Cell<usize> = const { Cell::new(0) };
-    }
-
-    struct Tables;
-
-    impl Resolver for Tables {
-        fn resolve_ref(
-            &self,
-            _package: Option<&str>,
-            name: &str,
-            _version: Option<&str>,
-        ) -> Result<Relation, String> {
-            let mut relation = Relation::new(Some("db"), "main", name);
-            relation.quote_policy = Relation::default_quote_policy("duckdb");
-            Ok(relation.with_kind("table"))
-        }
-
-        fn resolve_source(&self, source: &str, table: &str) -> Result<Relation, String> {
-            let mut relation = Relation::new(Some("raw"), source, table);
-            relation.quote_policy = Relation::default_quote_policy("duckdb");
-            Ok(relation)
-        }
-
-        fn doc(&self, _package: Option<&str>, _name: &str) -> Option<String> {
-            None
-        }
     }
 
     /// The builtin `default__test_*` macros copied into the root project:

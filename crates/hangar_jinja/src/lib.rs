@@ -14,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 mod builtin_tests;
+mod constant_macros;
 mod context;
 mod errors;
 mod expressions;
@@ -27,6 +28,8 @@ mod registry;
 mod relation;
 mod table;
 mod test_kwargs;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -42,6 +42,10 @@ impl Object for MacroRef {
     }
 
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let reg = &self.render.reg;
+        if let Some(value) = reg.constant_macros.call(&self.render, &self.entry, args) {
+            return Ok(value);
+        }
         if let Some(sql) = crate::builtin_tests::call(&self.render, &self.entry, args) {
             return Ok(sql);
         }

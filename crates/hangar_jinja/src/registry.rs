@@ -72,6 +72,8 @@ pub(crate) struct Registry {
     pub dispatch_prefixes: Vec<String>,
     /// The builtin generic tests rendered without Jinja in this registry.
     pub native_tests: crate::builtin_tests::NativeTests,
+    /// Macros whose every call returns the same string.
+    pub constant_macros: crate::constant_macros::ConstantMacros,
 }
 
 impl Registry {
@@ -91,6 +93,7 @@ impl Registry {
             files: HashMap::new(),
             infos: Vec::new(),
             native_tests: Default::default(),
+            constant_macros: Default::default(),
         };
         let mut diagnostics = Vec::new();
         let builtins = BUILTIN_FILES.iter().map(|(path, text)| MacroSource {
@@ -107,6 +110,12 @@ impl Registry {
         }
         registry.infos = registry.macro_infos(&scanned_all);
         registry.native_tests = crate::builtin_tests::NativeTests::resolve(&registry);
+        registry.constant_macros = crate::constant_macros::ConstantMacros::resolve(
+            &registry,
+            scanned_all
+                .iter()
+                .flat_map(|(source, macros)| macros.iter().map(|m| (source.package.as_str(), m))),
+        );
         (registry, diagnostics)
     }
 
