@@ -528,7 +528,7 @@ impl Object for ExceptionFn {
     }
 }
 
-fn call_ref(r: &Render, pos: &[Value], kw: &[(String, Value)]) -> Result<Value, Error> {
+pub(crate) fn call_ref(r: &Render, pos: &[Value], kw: &[(String, Value)]) -> Result<Value, Error> {
     let strings: Vec<String> = pos
         .iter()
         .filter_map(|v| str_arg(&Some(v.clone())))
@@ -564,7 +564,7 @@ fn placeholder(name: &str) -> Relation {
     Relation::new(None, "__unresolved__", name)
 }
 
-fn call_source(r: &Render, pos: &[Value]) -> Result<Value, Error> {
+pub(crate) fn call_source(r: &Render, pos: &[Value]) -> Result<Value, Error> {
     let (Some(source), Some(table)) = (
         str_arg(&pos.first().cloned()),
         str_arg(&pos.get(1).cloned()),

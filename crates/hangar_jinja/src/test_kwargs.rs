@@ -14,7 +14,7 @@ use std::sync::Arc;
 use minijinja::Value;
 use serde_json::Value as Json;
 
-use crate::context::{Ctx, Render, json_to_value};
+use crate::context::{Ctx, Render, call_ref, call_source, json_to_value};
 use crate::mutable::{dict_value, list_value};
 use crate::preprocess::{rewrite_node, split_balanced};
 use crate::registry::{BUILTIN_PACKAGE, MacroEntry, Registry};
@@ -82,12 +82,68 @@ fn evaluate_expression(
     ctx: &Value,
     expression: &str,
 ) -> Result<Value, minijinja::Error> {
+    if let Some(relation) = literal_relation_call(ctx, expression) {
+        return Ok(relation);
+    }
     let wrapped = rewrite_node(&format!("{{{{ {expression} }}}}"), false);
     let inner = wrapped
         .strip_prefix("{{")
         .and_then(|rest| rest.strip_suffix("}}"))
         .unwrap_or(expression);
     reg.env.compile_expression(inner)?.eval(ctx.clone())
+}
+
+/// `ref('name')`, `ref('package', 'name')` or `source('source', 'table')`
+/// with plain string literals, called directly: compiling the expression
+/// cost more than the call, once per test. `None` (evaluate in Jinja) for
+/// any other expression, when a unit test's overrides or extra context
+/// could rename `ref` or `source`, or when the call fails (Jinja then
+/// reports the error as it always has).
+fn literal_relation_call(ctx: &Value, expression: &str) -> Option<Value> {
+    let (function, rest) = if let Some(rest) = expression.strip_prefix("ref(") {
+        ("ref", rest)
+    } else {
+        ("source", expression.strip_prefix("source(")?)
+    };
+    let parts = split_balanced(rest.strip_suffix(')')?)?;
+    let arguments: Vec<Value> = parts
+        .iter()
+        .map(|part| string_literal(part.trim()).map(Value::from))
+        .collect::<Option<_>>()?;
+    let fits = match function {
+        "ref" => matches!(arguments.len(), 1 | 2),
+        _ => arguments.len() == 2,
+    };
+    let context = ctx.downcast_object_ref::<Ctx>()?;
+    let render = &context.render;
+    if !fits || render.has_macro_overrides() || !render.with_node(|n| n.extra.is_empty()).ok()? {
+        return None;
+    }
+    let recorded = {
+        let record = render.record();
+        (record.refs.len(), record.sources.len())
+    };
+    let called = match function {
+        "ref" => call_ref(render, &arguments, &[]),
+        _ => call_source(render, &arguments),
+    };
+    match called {
+        Ok(relation) => Some(relation),
+        Err(_) => {
+            // Undo what the call recorded: Jinja makes the call again.
+            let mut record = render.record();
+            record.refs.truncate(recorded.0);
+            record.sources.truncate(recorded.1);
+            None
+        }
+    }
+}
+
+/// The text of a quoted string with no escapes and no quote inside.
+fn string_literal(text: &str) -> Option<&str> {
+    let quote = text.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+    let inner = text.strip_prefix(quote)?.strip_suffix(quote)?;
+    (!inner.contains(quote) && !inner.contains('\\')).then_some(inner)
 }
 
 /// dbt's `get_where_subquery(ref(...))` as its builtin answers it when the
@@ -209,6 +265,18 @@ mod tests {
         assert_eq!(arg("get_where_subquery(ref('a')) ~ (x)"), None);
         assert_eq!(arg("get_where_subquery(ref('a'))) + ((1)"), None);
         assert_eq!(arg("other(ref('m'))"), None);
+    }
+
+    #[test]
+    fn string_literals_are_plain_quoted_strings() {
+        assert_eq!(string_literal("'orders'"), Some("orders"));
+        assert_eq!(string_literal("\"my model\""), Some("my model"));
+        assert_eq!(string_literal("''"), Some(""));
+        assert_eq!(string_literal("'it\\'s'"), None);
+        assert_eq!(string_literal("'a' ~ 'b'"), None);
+        assert_eq!(string_literal("'a\""), None);
+        assert_eq!(string_literal("name"), None);
+        assert_eq!(string_literal("'"), None);
     }
 
     #[test]
