@@ -966,15 +966,26 @@ fn output(sql: String, record: Record, source: &str) -> RenderOutput {
 
 /// Line of the first `ref(...)` call naming `name` (0 when not found).
 fn line_of_ref(source: &str, name: &str) -> usize {
-    let quoted = [format!("'{name}'"), format!("\"{name}\"")];
     source
         .match_indices("ref(")
         .find(|(pos, _)| {
             let call = &source[*pos..];
             let call = &call[..call.find(')').unwrap_or(call.len())];
-            quoted.iter().any(|q| call.contains(q.as_str()))
+            names_quoted(call, name)
         })
         .map_or(0, |(pos, _)| source[..pos].matches('\n').count() + 1)
+}
+
+/// `'name'` or `"name"` occurs in `text`.
+fn names_quoted(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        matches!(
+            (before, after),
+            (Some('\''), Some('\'')) | (Some('"'), Some('"'))
+        )
+    })
 }
 
 /// `Jinja::call_macro`.
@@ -1055,4 +1066,19 @@ pub(crate) fn render_env_string_in(template: &str, context: Value) -> Result<Str
 /// Any serialisable value as a minijinja value.
 pub(crate) fn ser<T: serde::Serialize>(v: T) -> Value {
     Value::from(minijinja::value::Serde(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ref_is_found_on_its_line_by_its_quoted_name() {
+        let source = "select 1\nfrom {{ ref('orders_v2') }}\njoin {{ ref(\"orders\") }}";
+        assert_eq!(line_of_ref(source, "orders"), 3);
+        assert_eq!(line_of_ref(source, "orders_v2"), 2);
+        assert_eq!(line_of_ref(source, "missing"), 0);
+        assert_eq!(line_of_ref("{{ ref('pkg', 'm') }}", "m"), 1);
+        assert_eq!(line_of_ref("{{ ref('m\") }}", "m"), 0);
+    }
 }

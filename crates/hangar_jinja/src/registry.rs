@@ -253,11 +253,17 @@ impl Registry {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<&Arc<MacroEntry>> {
+        // One buffer for every candidate name: dispatch runs for most
+        // macro calls.
+        let mut candidate = String::with_capacity(name.len() + 16);
         self.dispatch_search(namespace)
             .into_iter()
             .find_map(|searched| {
                 self.dispatch_prefixes.iter().find_map(|prefix| {
-                    let candidate = format!("{prefix}__{name}");
+                    candidate.clear();
+                    candidate.push_str(prefix);
+                    candidate.push_str("__");
+                    candidate.push_str(name);
                     match &searched {
                         Some(p) => self.lookup_in(p, &candidate),
                         None => self.lookup(package, &candidate),
