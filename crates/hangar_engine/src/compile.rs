@@ -394,19 +394,70 @@ pub fn compiles(node: &Node) -> bool {
 
 pub fn write_compiled(target_dir: &Path, node: &Node, sql: &str) -> Result<(), Diagnostic> {
     let path = compiled_path(target_dir, node);
-    let io = |e: std::io::Error| {
+    write_if_changed(&path, sql.as_bytes()).map_err(|e| {
         Diagnostic::error(
             codes::IO,
             format!("cannot write {}: {e}", path_string(&path)),
         )
+    })
+}
+
+/// Writes `contents` to `path` unless the file holds exactly that already:
+/// recompiling mostly yields the same SQL, reading a small file back is
+/// much cheaper than rewriting it, and an unchanged file keeps its mtime.
+///
+/// A changed file is overwritten in place and then cut to length. Opening
+/// it with `O_TRUNC` (as `fs::write` does) makes ext4 write the new data
+/// out at close, its guard for files replaced by truncation: 160 µs a file
+/// here against 11 µs in place, seconds for a project recompiled for
+/// another target.
+fn write_if_changed(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::{Read, Seek, Write};
+    let mut file = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            return std::fs::write(path, contents);
+        }
+        Err(e) => return Err(e),
     };
-    // Recompiling mostly yields the same SQL: reading a small file back is
-    // much cheaper than rewriting it, and an unchanged file keeps its mtime.
-    if std::fs::read(&path).is_ok_and(|old| old == sql.as_bytes()) {
+    let mut old = Vec::with_capacity(contents.len() + 1);
+    file.read_to_end(&mut old)?;
+    if old == contents {
         return Ok(());
     }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
+    file.rewind()?;
+    file.write_all(contents)?;
+    file.set_len(contents.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_if_changed;
+
+    #[test]
+    fn a_compiled_file_is_created_grown_shrunk_or_left_alone() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("models/staging/stg_members.sql");
+        let read = || std::fs::read_to_string(&path).expect("the file is there");
+        write_if_changed(&path, b"select 1 as a").expect("created with its folders");
+        assert_eq!(read(), "select 1 as a");
+        write_if_changed(&path, b"select 1 as a, 2 as b").expect("grown");
+        assert_eq!(read(), "select 1 as a, 2 as b");
+        write_if_changed(&path, b"select 3").expect("shrunk");
+        assert_eq!(read(), "select 3");
+        let modified = || std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let before = modified();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write_if_changed(&path, b"select 3").expect("left alone");
+        assert_eq!(modified(), before);
+        write_if_changed(&path, b"").expect("emptied");
+        assert_eq!(read(), "");
     }
-    std::fs::write(&path, sql).map_err(io)
 }
