@@ -256,16 +256,25 @@ fn extract_config(
     };
     let mut config = Map::new();
     let mut order = Vec::new();
-    for key in CONFIG_ARGS {
-        let top = args.remove(*key).filter(|v| !v.is_null());
-        if top.is_some() && nested.contains_key(*key) {
+    // The config keys given, in CONFIG_ARGS order: an entry has a few
+    // arguments, and there are tens of thousands of entries.
+    let mut given: Vec<usize> = args
+        .keys()
+        .chain(nested.keys())
+        .filter_map(|k| CONFIG_ARGS.iter().position(|c| c == k))
+        .collect();
+    given.sort_unstable();
+    given.dedup();
+    for key in given.into_iter().map(|i| CONFIG_ARGS[i]) {
+        let top = args.remove(key).filter(|v| !v.is_null());
+        if top.is_some() && nested.contains_key(key) {
             return Err(format!(
                 "test config `{key}` is given both as an argument and under `config:`"
             ));
         }
-        if let Some(v) = top.or_else(|| nested.remove(*key)) {
-            config.insert((*key).to_string(), v);
-            order.push((*key).to_string());
+        if let Some(v) = top.or_else(|| nested.remove(key)) {
+            config.insert(key.to_string(), v);
+            order.push(key.to_string());
         }
     }
     for (k, v) in nested {

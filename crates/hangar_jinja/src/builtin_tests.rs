@@ -68,9 +68,14 @@ impl BuiltinTest {
 /// Which builtin tests may be answered natively in a registry: those whose
 /// dispatch (from dbt's namespace, in the project's search order, for the
 /// target's adapter) lands on the builtin `default__test_*`, and for
-/// `not_null` whose `should_store_failures` is the builtin.
+/// `not_null` whose `should_store_failures` is the builtin. Also whether
+/// `get_where_subquery` dispatches to the builtin `default__` (see
+/// `test_kwargs`): every generic test asks.
 #[derive(Debug, Default)]
-pub(crate) struct NativeTests([bool; 4]);
+pub(crate) struct NativeTests {
+    tests: [bool; 4],
+    where_subquery: bool,
+}
 
 impl NativeTests {
     pub fn resolve(reg: &Registry) -> NativeTests {
@@ -87,11 +92,23 @@ impl NativeTests {
                         "should_store_failures",
                     ))
         });
-        NativeTests(native)
+        let where_subquery = is_builtin(
+            reg.resolve_dispatch(BUILTIN_PACKAGE, Some(BUILTIN_PACKAGE), "get_where_subquery"),
+            "default__get_where_subquery",
+        );
+        NativeTests {
+            tests: native,
+            where_subquery,
+        }
     }
 
     fn allows(&self, test: BuiltinTest) -> bool {
-        self.0[test as usize]
+        self.tests[test as usize]
+    }
+
+    /// `get_where_subquery` dispatches to dbt's builtin `default__` macro.
+    pub fn where_subquery_is_builtin(&self) -> bool {
+        self.where_subquery
     }
 }
 

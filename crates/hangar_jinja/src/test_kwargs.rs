@@ -186,9 +186,9 @@ fn builtin_where_subquery_macro<'r>(
     let called = reg
         .lookup(package, "get_where_subquery")
         .filter(|e| is_builtin(e, "get_where_subquery"))?;
-    reg.resolve_dispatch(BUILTIN_PACKAGE, Some(BUILTIN_PACKAGE), "get_where_subquery")
-        .filter(|e| is_builtin(e, "default__get_where_subquery"))?;
-    Some(called)
+    reg.native_tests
+        .where_subquery_is_builtin()
+        .then_some(called)
 }
 
 /// What the builtin's `{% if config.get('where', '') %}` decides, when that

@@ -236,7 +236,7 @@ impl<'t> Parser<'t> {
             }
             _ => {
                 let text = strip_comment(rest);
-                if text.contains(": ") || text.ends_with(':') {
+                if contains_pair(text, b": ") || text.ends_with(':') {
                     return None;
                 }
                 resolve_plain(text)?
@@ -412,9 +412,16 @@ fn is_plain_string_key(key: &str) -> bool {
     key.len() < 1000
         && key != "<<"
         && !key.ends_with(' ')
-        && !key.contains(" #")
+        && !contains_pair(key, b" #")
         && !b"-?:,[]{}#&*!|>'\"%@`~+.0123456789".contains(&first)
         && plain_keyword(key).is_none()
+}
+
+/// Whether `text` holds the two bytes `pair` (` #` starts a comment after
+/// a plain scalar, `: ` a mapping). A byte scan: keys and scalars are
+/// short, and `str::contains` sets up a searcher per call.
+fn contains_pair(text: &str, pair: &[u8; 2]) -> bool {
+    text.as_bytes().windows(2).any(|w| w == pair)
 }
 
 /// `null`, `true`, `false` in the spellings YAML's core schema knows.
@@ -563,7 +570,7 @@ impl<'t> Flow<'t> {
         let rest = self.rest();
         let end = rest.find([',', '[', ']', '{', '}']).unwrap_or(rest.len());
         let text = rest[..end].trim_end_matches(' ');
-        if text.is_empty() || text.contains(':') || text.contains(" #") {
+        if text.is_empty() || text.contains(':') || contains_pair(text, b" #") {
             return None;
         }
         self.at += end;
