@@ -112,11 +112,50 @@ impl NativeTests {
     }
 }
 
+/// A generic test's raw code when it is just the call of a builtin test
+/// (`{{ test_not_null(**_dbt_generic_test_kwargs) }}`, which is what dbt
+/// writes for a test without config), rendered without compiling it as a
+/// template: the text the template would give, or `None` for any other raw
+/// code or whenever [`call`] would leave the macro to Jinja.
+pub(crate) fn render_call(
+    render: &Arc<Render>,
+    package: &str,
+    source: &str,
+    kwargs: &Value,
+) -> Option<String> {
+    let name = source
+        .strip_prefix("{{ ")?
+        .strip_suffix("(**_dbt_generic_test_kwargs) }}")?;
+    BuiltinTest::from_macro_name(name)?;
+    // The name as the template would look it up: no global shadows a test
+    // macro, and `call` turns down overrides and extra context.
+    let entry = render.reg.lookup(package, name)?;
+    let keywords = kwargs
+        .try_iter()
+        .ok()?
+        .map(|key| {
+            let value = kwargs.get_item(&key).ok()?;
+            Some((key.as_str()?.to_string(), value))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    call_with(render, entry, Vec::new(), keywords).map(|sql| sql.to_string())
+}
+
 /// The builtin test macro `entry` called with `args`, rendered natively;
 /// `None` when it must run in Jinja (not a builtin test, an override, a
 /// parse-time render, arguments it does not take, or a value whose effect
 /// is not certain).
 pub(crate) fn call(render: &Arc<Render>, entry: &MacroEntry, args: &[Value]) -> Option<Value> {
+    let (positional, keywords) = split_args(args);
+    call_with(render, entry, positional, keywords)
+}
+
+fn call_with(
+    render: &Arc<Render>,
+    entry: &MacroEntry,
+    positional: Vec<Value>,
+    keywords: Vec<(String, Value)>,
+) -> Option<Value> {
     if entry.package != BUILTIN_PACKAGE {
         return None;
     }
@@ -129,7 +168,7 @@ pub(crate) fn call(render: &Arc<Render>, entry: &MacroEntry, args: &[Value]) -> 
     {
         return None;
     }
-    let arguments = bind(test, args)?;
+    let arguments = bind(test, positional, keywords)?;
     let sql = match test {
         BuiltinTest::Unique => unique(&arguments),
         BuiltinTest::NotNull => not_null(&arguments, store_failures(render)?),
@@ -150,9 +189,12 @@ pub(crate) fn call(render: &Arc<Render>, entry: &MacroEntry, args: &[Value]) -> 
 
 /// The arguments by parameter, as the macro would bind them; `None` for an
 /// unknown, repeated or missing argument, or an undefined value.
-fn bind(test: BuiltinTest, args: &[Value]) -> Option<Vec<Value>> {
+fn bind(
+    test: BuiltinTest,
+    positional: Vec<Value>,
+    keywords: Vec<(String, Value)>,
+) -> Option<Vec<Value>> {
     let parameters = test.parameters();
-    let (positional, keywords) = split_args(args);
     if positional.len() > parameters.len() {
         return None;
     }

@@ -924,7 +924,6 @@ pub(crate) fn render_template(
             ..RenderOutput::default()
         });
     }
-    let text = preprocess::rewrite_node(source, node.resource_type == "snapshot");
     let render = Render::new(reg, node, resolver, adapter);
     let name = if node.path.is_empty() {
         "<string>"
@@ -939,7 +938,16 @@ pub(crate) fn render_template(
         }),
         None => Ok(()),
     }
-    .and_then(|()| reg.env.render_named_str(name, &text, ctx));
+    .and_then(|()| {
+        let kwargs = render.test_kwargs.get();
+        if let Some(sql) = kwargs.and_then(|kwargs| {
+            crate::builtin_tests::render_call(&render, &node.package, source, kwargs)
+        }) {
+            return Ok(sql);
+        }
+        let text = preprocess::rewrite_node(source, node.resource_type == "snapshot");
+        reg.env.render_named_str(name, &text, ctx)
+    });
     render.detach();
     let record = std::mem::take(&mut *render.record());
     match result {
