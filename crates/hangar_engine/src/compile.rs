@@ -427,8 +427,12 @@ fn write_if_changed(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         }
         Err(e) => return Err(e),
     };
+    // One byte more than `contents` tells a longer file apart; reading
+    // through `take` also spares the size query `File::read_to_end` makes.
     let mut old = Vec::with_capacity(contents.len() + 1);
-    file.read_to_end(&mut old)?;
+    (&file)
+        .take(contents.len() as u64 + 1)
+        .read_to_end(&mut old)?;
     if old == contents {
         return Ok(());
     }
