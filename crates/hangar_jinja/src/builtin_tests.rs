@@ -161,11 +161,7 @@ fn call_with(
     }
     let test = BuiltinTest::from_macro_name(&entry.name)?;
     let reg = &render.reg;
-    if !reg.native_tests.allows(test)
-        || !render.execute()
-        || render.has_macro_overrides()
-        || !render.with_node(|n| n.extra.is_empty()).ok()?
-    {
+    if !reg.native_tests.allows(test) || !render.execute() || !render.names_are_plain() {
         return None;
     }
     let arguments = bind(test, positional, keywords)?;
@@ -175,13 +171,10 @@ fn call_with(
         BuiltinTest::AcceptedValues => accepted_values(&arguments)?,
         BuiltinTest::Relationships => relationships(&arguments),
     };
-    let mut record = render.record();
-    // Jinja would call two more macros below this one: leave a call that
-    // could reach the depth limit to Jinja, which reports it.
-    if record.depth + 3 > crate::context::MAX_MACRO_DEPTH {
+    // Through Jinja: the dispatched macro, and `should_store_failures`.
+    if !render.record_native_call(&entry.unique_id, 2) {
         return None;
     }
-    record.called_macro(&entry.unique_id);
     #[cfg(test)]
     tests::NATIVE_CALLS.with(|n| n.set(n.get() + 1));
     Some(Value::from_safe_string(sql))
@@ -308,7 +301,7 @@ mod tests {
 
     use serde_json::{Value as Json, json};
 
-    use crate::test_support::Tables;
+    use crate::test_support::Names;
     use crate::{Jinja, JinjaConfig, MacroSource, NodeInput, Phase};
 
     thread_local! {
@@ -390,7 +383,7 @@ mod tests {
         );
         NATIVE_CALLS.with(|n| n.set(0));
         let out = jinja
-            .render_node(&node, &Tables, None)
+            .render_node(&node, &Names, None)
             .map(|out| (out.sql, out.macros_called))
             .map_err(|d| format!("{d:?}"));
         (out, NATIVE_CALLS.with(Cell::get))

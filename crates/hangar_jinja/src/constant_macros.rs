@@ -105,16 +105,10 @@ impl ConstantMacros {
             return None;
         }
         let value = self.0.get(&entry.unique_id)?;
-        if render.has_macro_overrides() || !render.with_node(|n| n.extra.is_empty()).ok()? {
+        // Through Jinja: up to MAX_CHAIN dispatched macros.
+        if !render.names_are_plain() || !render.record_native_call(&entry.unique_id, MAX_CHAIN) {
             return None;
         }
-        let mut record = render.record();
-        // Through Jinja the call goes one or two macros deep: leave a call
-        // near the depth limit to Jinja, which reports it.
-        if record.depth + 3 > crate::context::MAX_MACRO_DEPTH {
-            return None;
-        }
-        record.called_macro(&entry.unique_id);
         #[cfg(test)]
         tests::FOLDED_CALLS.with(|n| n.set(n.get() + 1));
         Some(value.clone())
@@ -154,7 +148,7 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
-    use crate::test_support::Tables;
+    use crate::test_support::Names;
     use crate::{Jinja, JinjaConfig, MacroSource, NodeInput, Phase};
 
     thread_local! {
@@ -198,7 +192,7 @@ mod tests {
         }
         FOLDED_CALLS.with(|n| n.set(0));
         let out = jinja
-            .render_node(&node, &Tables, None)
+            .render_node(&node, &Names, None)
             .expect("the model renders");
         (out.sql, out.macros_called, FOLDED_CALLS.with(Cell::get))
     }

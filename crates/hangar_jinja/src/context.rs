@@ -186,8 +186,24 @@ impl Render {
     }
 
     /// Whether a unit test replaces macros in this render.
-    pub fn has_macro_overrides(&self) -> bool {
-        self.has_macro_overrides
+    /// Whether names resolve as the builtins expect: no unit-test macro
+    /// override and no extra context entry could shadow one. Calls hangar
+    /// answers without Jinja require it.
+    pub fn names_are_plain(&self) -> bool {
+        !self.has_macro_overrides && self.with_node(|n| n.extra.is_empty()).unwrap_or(false)
+    }
+
+    /// Records a call of `unique_id` answered without Jinja as `call_entry`
+    /// records it. False, recording nothing, when the `nested` calls Jinja
+    /// makes below it could reach the depth limit: Jinja then runs and
+    /// reports it.
+    pub fn record_native_call(&self, unique_id: &str, nested: usize) -> bool {
+        let mut record = self.record();
+        if record.depth + nested + 1 > MAX_MACRO_DEPTH {
+            return false;
+        }
+        record.called_macro(unique_id);
+        true
     }
 
     pub fn node_package(&self) -> String {

@@ -28,7 +28,13 @@ mod registry;
 mod relation;
 mod table;
 mod test_kwargs;
+// The integration tests' shared helpers, for unit tests too (they name the
+// crate `hangar_jinja`).
 #[cfg(test)]
+extern crate self as hangar_jinja;
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../tests/support/mod.rs"]
 mod test_support;
 
 use std::collections::BTreeMap;

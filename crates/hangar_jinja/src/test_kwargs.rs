@@ -116,7 +116,7 @@ fn literal_relation_call(ctx: &Value, expression: &str) -> Option<Value> {
     };
     let context = ctx.downcast_object_ref::<Ctx>()?;
     let render = &context.render;
-    if !fits || render.has_macro_overrides() || !render.with_node(|n| n.extra.is_empty()).ok()? {
+    if !fits || !render.names_are_plain() {
         return None;
     }
     let recorded = {
@@ -180,7 +180,7 @@ fn builtin_where_subquery_macro<'r>(
 ) -> Option<&'r Arc<MacroEntry>> {
     let is_builtin =
         |e: &Arc<MacroEntry>, name: &str| e.package == BUILTIN_PACKAGE && e.name == name;
-    if render.has_macro_overrides() || !render.with_node(|n| n.extra.is_empty()).ok()? {
+    if !render.names_are_plain() {
         return None;
     }
     let called = reg
