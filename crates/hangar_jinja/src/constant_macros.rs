@@ -80,21 +80,23 @@ impl ConstantMacros {
         reg: &Registry,
         scanned: impl Iterator<Item = (&'s str, &'s ScannedMacro)>,
     ) -> ConstantMacros {
-        let bodies: HashMap<String, Body> = scanned
+        let bodies: Bodies<'_> = scanned
             .filter_map(|(package, m)| {
                 let entry = reg.lookup_in(package, &m.name)?;
-                Some((entry.unique_id.clone(), body(m)?))
+                // A macro that shares its file's template (one that could
+                // not be cut out) runs the file's top level at each call.
+                let own_template = entry.template.ends_with(&format!("#{}", m.name));
+                own_template.then_some(())?;
+                Some((entry.unique_id.clone(), (entry, body(m)?)))
             })
             .collect();
-        let mut constants = FastMap::default();
-        for (id, body) in &bodies {
-            let Some(entry) = entry_of(reg, id) else {
-                continue;
-            };
-            if let Some(text) = value_of(reg, &bodies, entry, body, 0) {
-                constants.insert(id.clone(), Value::from(text));
-            }
-        }
+        let constants = bodies
+            .iter()
+            .filter_map(|(id, (entry, body))| {
+                let text = value_of(reg, &bodies, entry, body, 0)?;
+                Some((id.clone(), Value::from(text)))
+            })
+            .collect();
         ConstantMacros(constants)
     }
 
@@ -115,18 +117,15 @@ impl ConstantMacros {
     }
 }
 
-fn entry_of<'r>(reg: &'r Registry, unique_id: &str) -> Option<&'r Arc<MacroEntry>> {
-    let rest = unique_id.strip_prefix("macro.")?;
-    let (package, name) = rest.split_once('.')?;
-    reg.lookup_in(package, name)
-}
+/// Return-only macros by unique id.
+type Bodies<'r> = HashMap<String, (&'r Arc<MacroEntry>, Body)>;
 
 /// Dispatch chains are short; a longer one (or a cycle) is left to Jinja.
 const MAX_CHAIN: usize = 4;
 
 fn value_of(
     reg: &Registry,
-    bodies: &HashMap<String, Body>,
+    bodies: &Bodies<'_>,
     entry: &MacroEntry,
     body: &Body,
     depth: usize,
@@ -137,7 +136,7 @@ fn value_of(
         Body::Dispatch { name, namespace } => {
             // `adapter` in a macro dispatches from the macro's own package.
             let target = reg.resolve_dispatch(&entry.package, namespace.as_deref(), name)?;
-            let target_body = bodies.get(&target.unique_id)?;
+            let (target, target_body) = bodies.get(&target.unique_id)?;
             value_of(reg, bodies, target, target_body, depth + 1)
         }
     }
@@ -229,6 +228,35 @@ mod tests {
             sql: sql.into(),
             line: 1,
         }
+    }
+
+    #[test]
+    fn a_macro_sharing_its_files_template_is_not_folded() {
+        // A nested macro keeps the file from being cut into one template
+        // per macro; a call then runs the file's top level too.
+        let file = "{% macro outer() %}{% macro inner() %}x{% endmacro %}{% endmacro %}\n\
+            {% macro shared_constant() %}{{ return('v') }}{% endmacro %}";
+        let macros = vec![MacroSource {
+            package: "proj".into(),
+            path: "macros/nested.sql".into(),
+            contents: Arc::from(file),
+        }];
+        let config = JinjaConfig {
+            root_package: "proj".into(),
+            ..JinjaConfig::default()
+        };
+        let (jinja, diagnostics) = Jinja::new(config, macros);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let node = NodeInput::new(
+            Phase::Compile,
+            "proj",
+            "models/m.sql",
+            "{{ shared_constant() }}",
+        );
+        FOLDED_CALLS.with(|n| n.set(0));
+        let out = jinja.render_node(&node, &Names, None).expect("renders");
+        assert_eq!(out.sql, "v");
+        assert_eq!(FOLDED_CALLS.with(Cell::get), 0);
     }
 
     #[test]

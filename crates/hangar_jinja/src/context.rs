@@ -185,7 +185,6 @@ impl Render {
         Error::new(ErrorKind::InvalidOperation, message)
     }
 
-    /// Whether a unit test replaces macros in this render.
     /// Whether names resolve as the builtins expect: no unit-test macro
     /// override and no extra context entry could shadow one. Calls hangar
     /// answers without Jinja require it.

@@ -121,7 +121,11 @@ fn literal_relation_call(ctx: &Value, expression: &str) -> Option<Value> {
     }
     let recorded = {
         let record = render.record();
-        (record.refs.len(), record.sources.len())
+        (
+            record.refs.len(),
+            record.sources.len(),
+            record.failure.clone(),
+        )
     };
     let called = match function {
         "ref" => call_ref(render, &arguments, &[]),
@@ -134,6 +138,7 @@ fn literal_relation_call(ctx: &Value, expression: &str) -> Option<Value> {
             let mut record = render.record();
             record.refs.truncate(recorded.0);
             record.sources.truncate(recorded.1);
+            record.failure = recorded.2;
             None
         }
     }
