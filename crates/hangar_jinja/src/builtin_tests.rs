@@ -146,6 +146,11 @@ pub(crate) fn render_call(
 /// parse-time render, arguments it does not take, or a value whose effect
 /// is not certain).
 pub(crate) fn call(render: &Arc<Render>, entry: &MacroEntry, args: &[Value]) -> Option<Value> {
+    // Every macro call passes here: turn the others away before copying
+    // their arguments.
+    if entry.package != BUILTIN_PACKAGE || BuiltinTest::from_macro_name(&entry.name).is_none() {
+        return None;
+    }
     let (positional, keywords) = split_args(args);
     call_with(render, entry, positional, keywords)
 }
@@ -212,14 +217,7 @@ fn bind(
 /// What the builtin `should_store_failures()` returns, as a truth value:
 /// the `store_failures` config when set, else `flags.STORE_FAILURES`.
 fn store_failures(render: &Render) -> Option<bool> {
-    let recorded = render.record().config.get("store_failures").cloned();
-    let config = match recorded {
-        Some(v) => Some(v),
-        None => render
-            .with_node(|n| n.config.get("store_failures").cloned())
-            .ok()?,
-    };
-    match config {
+    match render.config_value("store_failures").ok()? {
         Some(Json::Null) | None => Some(
             render
                 .reg

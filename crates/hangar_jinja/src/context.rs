@@ -205,6 +205,15 @@ impl Render {
         true
     }
 
+    /// What `config.get(key)` finds at execution: the value a `config()`
+    /// call in this render set, else the node's config.
+    pub fn config_value(&self, key: &str) -> Result<Option<serde_json::Value>, Error> {
+        if let Some(v) = self.record().config.get(key) {
+            return Ok(Some(v.clone()));
+        }
+        self.with_node(|n| n.config.get(key).cloned())
+    }
+
     pub fn node_package(&self) -> String {
         self.with_node(|n| n.package.clone()).unwrap_or_default()
     }
@@ -641,13 +650,8 @@ fn config_get(
         return Ok(Value::from(""));
     }
     let key = str_arg(&arg(pos, kw, "name", 0)).unwrap_or_default();
-    let found = r.record().config.get(&key).map(json_to_value);
-    let found = match found {
-        Some(v) => Some(v),
-        None => r.with_node(|n| n.config.get(&key).map(json_to_value))?,
-    };
-    match found {
-        Some(v) => Ok(v),
+    match r.config_value(&key)? {
+        Some(v) => Ok(json_to_value(&v)),
         None if required => Err(r.fail(
             codes::COMPILER_ERROR,
             format!(

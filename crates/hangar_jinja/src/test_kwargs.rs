@@ -171,7 +171,10 @@ fn builtin_where_subquery(
     if has_where(render)? {
         return None;
     }
-    render.record().called_macro(&called.unique_id);
+    // Through Jinja: the dispatched `default__get_where_subquery`.
+    if !render.record_native_call(&called.unique_id, 1) {
+        return None;
+    }
     Some(evaluate_expression(reg, ctx, inner))
 }
 
@@ -204,12 +207,7 @@ fn has_where(render: &Render) -> Option<bool> {
         // Parse-time `config.get` answers "".
         return Some(false);
     }
-    let recorded = render.record().config.get("where").cloned();
-    let value = match recorded {
-        Some(v) => Some(v),
-        None => render.with_node(|n| n.config.get("where").cloned()).ok()?,
-    };
-    match value {
+    match render.config_value("where").ok()? {
         None | Some(Json::Null) => Some(false),
         Some(Json::String(s)) if s.is_empty() => Some(false),
         Some(_) => None,
