@@ -2,7 +2,7 @@
 //! `catalog.json` v1) as serde types, so that tools reading dbt's artifacts
 //! (dagster-dbt, astronomer-cosmos, dbt-docs) read hangar's unchanged.
 //!
-//! **Invariant**: no IO other than [`write_json`]; no Jinja, no warehouse.
+//! **Invariant**: no IO other than writing artifacts ([`write_json`], [`write_with`]); no Jinja, no warehouse.
 //! The shapes were captured from dbt-core 1.11.16 (see
 //! `tests/fixtures/reference_project/`) and are checked against those files.
 //!
@@ -15,11 +15,11 @@ pub mod catalog;
 pub mod config_defaults;
 pub mod manifest;
 pub mod run_results;
+mod write;
+
+pub use write::{write_json, write_with};
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
@@ -110,71 +110,6 @@ pub fn unix_seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp() as f64 + f64::from(t.timestamp_subsec_micros()) / 1_000_000.0
 }
 
-/// Writes `value` as compact JSON to `path`, atomically: a temporary file in
-/// the same directory is renamed over `path`, so a reader never sees half a
-/// file. The parent directory is created if missing.
-///
-/// Compact rather than pretty: dbt writes compact JSON too, and a manifest of
-/// 10,000 models is tens of megabytes. No fsync: the rename is what readers
-/// need, durability across a power cut is not.
-pub fn write_json<T: Serialize>(value: &T, path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(temp_file_name(path));
-    let result = write_compact(value, &tmp).and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        // Best effort: the original error is the one worth reporting.
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
-}
-
-fn temp_file_name(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "artifact".to_string());
-    format!(".{name}.{}.tmp", std::process::id())
-}
-
-/// Write a file atomically (temporary file in the same folder, then rename)
-/// through `fill`, like [`write_json`].
-pub fn write_with(
-    path: &Path,
-    fill: impl FnOnce(&mut (dyn Write + Send)) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(temp_file_name(path));
-    let result = File::create(&tmp)
-        .and_then(|file| {
-            // Smaller than the manifest's serialized node batches (about
-            // 600 KB), which then go to the file as they are: a larger
-            // buffer copied all 100 MB of them once more (4-6 % of a
-            // 10,000-model parse's CPU). Small writes are still buffered.
-            let mut out = BufWriter::with_capacity(64 << 10, file);
-            fill(&mut out)?;
-            out.flush()
-        })
-        .and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))
-}
-
-fn write_compact<T: Serialize>(value: &T, path: &Path) -> io::Result<()> {
-    let mut out = BufWriter::new(File::create(path)?);
-    serde_json::to_writer(&mut out, value)?;
-    out.flush()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,27 +133,5 @@ mod tests {
     fn unix_seconds_keeps_sub_second_part() {
         let t = Utc.timestamp_opt(1_700_000_000, 250_000_000).unwrap();
         assert_eq!(unix_seconds(t), 1_700_000_000.25);
-    }
-
-    #[test]
-    fn write_json_replaces_file_atomically() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("target").join("x.json");
-        write_json(&serde_json::json!({"b": 1, "a": [true]}), &path).unwrap();
-        write_json(&serde_json::json!({"c": null}), &path).unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), r#"{"c":null}"#);
-        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "temporary file left behind");
-    }
-
-    #[test]
-    fn write_json_reports_path_on_failure() {
-        let dir = tempfile::tempdir().unwrap();
-        // A directory where the file should go makes the rename fail.
-        let path = dir.path().join("taken");
-        fs::create_dir(&path).unwrap();
-        fs::write(path.join("inner"), "x").unwrap();
-        let err = write_json(&1, &path).unwrap_err();
-        assert!(err.to_string().contains("taken"), "{err}");
     }
 }
