@@ -6,6 +6,7 @@
 //! is therefore one struct with every field, serialised by hand so that each
 //! resource type gets exactly dbt's keys, in dbt's order.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -24,7 +25,7 @@ pub const MANIFEST_SCHEMA_URL: &str = "https://schemas.getdbt.com/dbt/manifest/v
 pub struct Manifest {
     pub metadata: ManifestMetadata,
     #[serde(default)]
-    pub nodes: BTreeMap<String, ManifestNode>,
+    pub nodes: BTreeMap<String, ManifestNode<'static>>,
     #[serde(default)]
     pub sources: BTreeMap<String, ManifestSource>,
     #[serde(default)]
@@ -105,7 +106,7 @@ impl Manifest {
     pub fn write_json_with(
         &self,
         out: &mut (dyn std::io::Write + Send),
-        lazy: &LazyNodes<'_>,
+        lazy: &LazyNodes<'_, '_>,
     ) -> std::io::Result<()> {
         self.write_json_nodes(out, lazy)?;
         self.write_json_rest(out, lazy.maps.as_ref())
@@ -117,7 +118,7 @@ impl Manifest {
     pub fn write_json_nodes(
         &self,
         out: &mut (dyn std::io::Write + Send),
-        lazy: &LazyNodes<'_>,
+        lazy: &LazyNodes<'_, '_>,
     ) -> std::io::Result<()> {
         out.write_all(b"{\"metadata\":")?;
         serde_json::to_writer(&mut *out, &self.metadata)?;
@@ -231,7 +232,7 @@ impl Manifest {
 /// are faulted in once rather than 100 MB of fresh buffers.
 fn write_node_entries(
     entries: &[NodeEntry<'_>],
-    lazy: &LazyNodes<'_>,
+    lazy: &LazyNodes<'_, '_>,
     out: &mut (dyn std::io::Write + Send),
 ) -> std::io::Result<()> {
     use rayon::prelude::*;
@@ -284,7 +285,7 @@ fn write_node_entries(
 
 fn serialize_entries(
     chunk: &[NodeEntry<'_>],
-    lazy: &LazyNodes<'_>,
+    lazy: &LazyNodes<'_, '_>,
     mut buf: Vec<u8>,
 ) -> serde_json::Result<Vec<u8>> {
     let _cache = config_json::CacheScope::enter();
@@ -367,15 +368,16 @@ mod config_json {
 }
 
 /// Makes one manifest node from its unique id, while it is written.
-pub type MakeNode<'a> = &'a (dyn Fn(&str) -> Option<ManifestNode> + Sync);
+/// `'a` is what the nodes borrow (the parsed project), `'m` the closure.
+pub type MakeNode<'m, 'a> = &'m (dyn Fn(&str) -> Option<ManifestNode<'a>> + Sync);
 
 /// Nodes of the manifest made only when written (see [`Manifest::write_json_with`]).
 #[derive(Default)]
-pub struct LazyNodes<'a> {
-    pub ids: Vec<&'a str>,
-    pub make: Option<MakeNode<'a>>,
+pub struct LazyNodes<'m, 'a> {
+    pub ids: Vec<&'m str>,
+    pub make: Option<MakeNode<'m, 'a>>,
     /// Written as `parent_map` and `child_map` instead of the manifest's own.
-    pub maps: Option<DependencyMaps<'a>>,
+    pub maps: Option<DependencyMaps<'m>>,
 }
 
 /// dbt's `parent_map` and `child_map` as index lists over sorted ids,
@@ -454,7 +456,7 @@ impl erased::Json for MapOf<'_> {
 }
 
 enum NodeEntry<'a> {
-    Made(&'a String, &'a ManifestNode),
+    Made(&'a String, &'a ManifestNode<'static>),
     Lazy(&'a str),
 }
 
@@ -696,9 +698,9 @@ pub struct RefArgs {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct DependsOn {
-    pub macros: Vec<String>,
-    pub nodes: Vec<String>,
+pub struct DependsOn<'a> {
+    pub macros: Cow<'a, [String]>,
+    pub nodes: Cow<'a, [String]>,
 }
 
 /// A model's contract; `checksum` is set when the contract is enforced.
@@ -743,45 +745,45 @@ pub struct TestMetadata {
 /// when it is serialised; see the `Serialize` impl for which is which.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
-pub struct ManifestNode {
-    pub database: Option<String>,
-    pub schema: String,
-    pub name: String,
+pub struct ManifestNode<'a> {
+    pub database: Option<Cow<'a, str>>,
+    pub schema: Cow<'a, str>,
+    pub name: Cow<'a, str>,
     pub resource_type: ResourceType,
-    pub package_name: String,
+    pub package_name: Cow<'a, str>,
     /// Path relative to the resource folder (`models/`, `seeds/`, ...).
-    pub path: String,
+    pub path: Cow<'a, str>,
     /// Path relative to the project root.
-    pub original_file_path: String,
-    pub unique_id: String,
-    pub fqn: Vec<String>,
-    pub alias: String,
+    pub original_file_path: Cow<'a, str>,
+    pub unique_id: Cow<'a, str>,
+    pub fqn: Cow<'a, [String]>,
+    pub alias: Cow<'a, str>,
     pub checksum: FileHash,
     /// The complete, rendered config; start from
     /// [`crate::config_defaults::for_resource_type`].
     #[serde(deserialize_with = "crate::deserialize_shared_map")]
     pub config: SharedJsonMap,
-    pub tags: Vec<String>,
-    pub description: String,
-    pub columns: IndexMap<String, ColumnInfo>,
-    pub meta: JsonMap,
+    pub tags: Cow<'a, [String]>,
+    pub description: Cow<'a, str>,
+    pub columns: Cow<'a, IndexMap<String, ColumnInfo>>,
+    pub meta: Cow<'a, JsonMap>,
     pub group: Option<String>,
     pub docs: Docs,
     /// `package://path/to/schema.yml` of the YAML that described the node.
-    pub patch_path: Option<String>,
+    pub patch_path: Option<Cow<'a, str>>,
     pub build_path: Option<String>,
     /// Only the configs the user wrote, before Jinja rendering.
     #[serde(deserialize_with = "crate::deserialize_shared_map")]
     pub unrendered_config: SharedJsonMap,
     /// Unix seconds when the node was parsed.
     pub created_at: f64,
-    pub relation_name: Option<String>,
-    pub raw_code: String,
-    pub doc_blocks: Vec<String>,
+    pub relation_name: Option<Cow<'a, str>>,
+    pub raw_code: Cow<'a, str>,
+    pub doc_blocks: Cow<'a, [String]>,
 
     // Seeds only.
     /// Absolute path of the project the seed belongs to.
-    pub root_path: Option<String>,
+    pub root_path: Option<Cow<'a, str>>,
 
     // Every type but seeds.
     pub language: String,
@@ -791,23 +793,23 @@ pub struct ManifestNode {
     pub metrics: Vec<Vec<String>>,
     pub functions: Vec<Vec<String>>,
     /// Seeds write only `depends_on.macros`.
-    pub depends_on: DependsOn,
+    pub depends_on: DependsOn<'a>,
     pub compiled_path: Option<String>,
     /// When false, dbt leaves out `compiled`, `compiled_code`,
     /// `extra_ctes_injected` and `extra_ctes` altogether.
     pub compiled: bool,
-    pub compiled_code: Option<String>,
+    pub compiled_code: Option<Cow<'a, str>>,
     pub extra_ctes_injected: bool,
     pub extra_ctes: Vec<InjectedCte>,
     pub contract: Contract,
 
     // Models only.
     pub access: Option<String>,
-    pub constraints: Vec<Value>,
+    pub constraints: Cow<'a, [Value]>,
     pub version: Option<Value>,
     pub latest_version: Option<Value>,
     pub deprecation_date: Option<String>,
-    pub primary_key: Vec<String>,
+    pub primary_key: Cow<'a, [String]>,
     pub time_spine: Option<Value>,
 
     // Hooks only: position in `on-run-start`/`on-run-end`.
@@ -821,14 +823,14 @@ pub struct ManifestNode {
     pub test_metadata: Option<TestMetadata>,
 }
 
-impl ManifestNode {
+impl ManifestNode<'_> {
     /// Whether this is a generic (YAML-defined) test rather than a singular one.
     pub fn is_generic_test(&self) -> bool {
         self.resource_type == ResourceType::Test && self.test_metadata.is_some()
     }
 }
 
-impl Serialize for ManifestNode {
+impl Serialize for ManifestNode<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         serialize_parsed_fields(self, &mut map)?;
@@ -852,7 +854,7 @@ impl Serialize for ManifestNode {
 
 /// dbt's `ParsedResource` fields, common to every node type.
 fn serialize_parsed_fields<M: SerializeMap>(
-    node: &ManifestNode,
+    node: &ManifestNode<'_>,
     map: &mut M,
 ) -> Result<(), M::Error> {
     map.serialize_entry("database", &node.database)?;
@@ -887,7 +889,7 @@ fn serialize_parsed_fields<M: SerializeMap>(
 
 /// dbt's `CompiledResource` fields: every node type but seeds.
 fn serialize_compiled_fields<M: SerializeMap>(
-    node: &ManifestNode,
+    node: &ManifestNode<'_>,
     map: &mut M,
 ) -> Result<(), M::Error> {
     map.serialize_entry("language", &node.language)?;
@@ -907,7 +909,7 @@ fn serialize_compiled_fields<M: SerializeMap>(
 }
 
 fn serialize_model_fields<M: SerializeMap>(
-    node: &ManifestNode,
+    node: &ManifestNode<'_>,
     map: &mut M,
 ) -> Result<(), M::Error> {
     map.serialize_entry("access", node.access.as_deref().unwrap_or("protected"))?;
@@ -920,7 +922,7 @@ fn serialize_model_fields<M: SerializeMap>(
 }
 
 fn serialize_generic_test_fields<M: SerializeMap>(
-    node: &ManifestNode,
+    node: &ManifestNode<'_>,
     map: &mut M,
 ) -> Result<(), M::Error> {
     map.serialize_entry("column_name", &node.column_name)?;
@@ -936,7 +938,7 @@ struct MacroDependsOn<'a> {
 }
 
 impl<'a> MacroDependsOn<'a> {
-    fn of(depends_on: &'a DependsOn) -> Self {
+    fn of(depends_on: &'a DependsOn<'_>) -> Self {
         MacroDependsOn {
             macros: &depends_on.macros,
         }
@@ -1114,12 +1116,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn node(resource_type: ResourceType, id: &str, parents: &[&str]) -> ManifestNode {
+    fn node(resource_type: ResourceType, id: &str, parents: &[&str]) -> ManifestNode<'static> {
         ManifestNode {
             resource_type,
-            unique_id: id.to_string(),
+            unique_id: id.to_string().into(),
             depends_on: DependsOn {
-                macros: vec![],
+                macros: vec![].into(),
                 nodes: parents.iter().map(|p| p.to_string()).collect(),
             },
             ..ManifestNode::default()
@@ -1193,7 +1195,7 @@ mod tests {
             }
         }
         manifest.build_parent_child_maps();
-        let written = |lazy: &LazyNodes<'_>| {
+        let written = |lazy: &LazyNodes<'_, '_>| {
             let mut out = Vec::new();
             manifest.write_json_with(&mut out, lazy).unwrap();
             serde_json::from_slice::<Value>(&out).unwrap()

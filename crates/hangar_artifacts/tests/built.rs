@@ -48,7 +48,7 @@ fn manifest_metadata() -> ManifestMetadata {
 }
 
 /// A node with the fields every resource type shares, as the engine fills them.
-fn node(resource_type: ResourceType, name: &str, path: &str) -> ManifestNode {
+fn node(resource_type: ResourceType, name: &str, path: &str) -> ManifestNode<'static> {
     let prefix = resource_type.as_str();
     let folder = match resource_type {
         ResourceType::Analysis => "analyses",
@@ -60,28 +60,28 @@ fn node(resource_type: ResourceType, name: &str, path: &str) -> ManifestNode {
     ManifestNode {
         database: Some("dev".into()),
         schema: "main".into(),
-        name: name.into(),
+        name: name.to_string().into(),
         resource_type,
         package_name: "jaffle".into(),
-        path: path.into(),
-        original_file_path: format!("{folder}/{path}"),
-        unique_id: format!("{prefix}.jaffle.{name}"),
-        fqn: vec!["jaffle".into(), name.into()],
-        alias: name.into(),
+        path: path.to_string().into(),
+        original_file_path: format!("{folder}/{path}").into(),
+        unique_id: format!("{prefix}.jaffle.{name}").into(),
+        fqn: vec!["jaffle".into(), name.into()].into(),
+        alias: name.to_string().into(),
         checksum: FileHash::sha256(name.as_bytes()),
         config: config_defaults::for_resource_type(resource_type).into(),
         created_at: 1_704_067_200.5,
         language: "sql".into(),
-        raw_code: format!("select 1 as {name}"),
+        raw_code: format!("select 1 as {name}").into(),
         // As after `hangar build`: everything but seeds was compiled.
         compiled: resource_type != ResourceType::Seed,
-        compiled_code: Some(format!("select 1 as {name}")),
+        compiled_code: Some(format!("select 1 as {name}").into()),
         extra_ctes_injected: true,
         ..ManifestNode::default()
     }
 }
 
-fn model() -> ManifestNode {
+fn model() -> ManifestNode<'static> {
     let mut model = node(ResourceType::Model, "orders", "orders.sql");
     model.relation_name = Some(r#""dev"."main"."orders""#.into());
     model.refs = vec![RefArgs {
@@ -90,13 +90,14 @@ fn model() -> ManifestNode {
     }];
     model.sources = vec![vec!["shop".into(), "raw_orders".into()]];
     model.depends_on = DependsOn {
-        macros: vec![],
+        macros: vec![].into(),
         nodes: vec![
             "seed.jaffle.customers".into(),
             "source.jaffle.shop.raw_orders".into(),
-        ],
+        ]
+        .into(),
     };
-    model.columns.insert(
+    model.columns.to_mut().insert(
         "id".into(),
         ColumnInfo {
             name: "id".into(),
@@ -106,7 +107,7 @@ fn model() -> ManifestNode {
         },
     );
     model.access = Some("protected".into());
-    model.primary_key = vec!["id".into()];
+    model.primary_key = vec!["id".into()].into();
     model.compiled = true;
     model.compiled_path = Some("target/compiled/jaffle/models/orders.sql".into());
     model.compiled_code = Some(r#"select 1 from "dev"."main"."customers""#.into());
@@ -114,24 +115,24 @@ fn model() -> ManifestNode {
     model
 }
 
-fn seed() -> ManifestNode {
+fn seed() -> ManifestNode<'static> {
     let mut seed = node(ResourceType::Seed, "customers", "customers.csv");
-    seed.raw_code = String::new();
+    seed.raw_code = "".into();
     seed.root_path = Some("/project".into());
     seed
 }
 
-fn generic_test() -> ManifestNode {
+fn generic_test() -> ManifestNode<'static> {
     let name = "not_null_orders_id";
     let mut test = node(ResourceType::Test, name, "not_null_orders_id.sql");
-    test.unique_id = format!("test.jaffle.{name}.6bd2c50f02");
+    test.unique_id = format!("test.jaffle.{name}.6bd2c50f02").into();
     test.schema = "main_dbt_test__audit".into();
     test.original_file_path = "models/schema.yml".into();
     test.checksum = FileHash::none();
     test.raw_code = "{{ test_not_null(**_dbt_generic_test_kwargs) }}".into();
     test.depends_on = DependsOn {
-        macros: vec!["macro.dbt.test_not_null".into()],
-        nodes: vec!["model.jaffle.orders".into()],
+        macros: vec!["macro.dbt.test_not_null".into()].into(),
+        nodes: vec!["model.jaffle.orders".into()].into(),
     };
     test.column_name = Some("id".into());
     test.file_key_name = Some("models.orders".into());
@@ -150,15 +151,15 @@ fn generic_test() -> ManifestNode {
     test
 }
 
-fn operation() -> ManifestNode {
+fn operation() -> ManifestNode<'static> {
     let mut hook = node(
         ResourceType::Operation,
         "jaffle-on-run-start-0",
         "hooks/jaffle-on-run-start-0.sql",
     );
     hook.original_file_path = "./dbt_project.yml".into();
-    hook.fqn = vec!["jaffle".into(), "hooks".into(), hook.name.clone()];
-    hook.tags = vec!["on-run-start".into()];
+    hook.fqn = vec!["jaffle".into(), "hooks".into(), hook.name.to_string()].into();
+    hook.tags = vec!["on-run-start".into()].into();
     hook.index = Some(0);
     hook
 }
@@ -200,7 +201,7 @@ fn built_manifest() -> Manifest {
         operation(),
     ];
     for node in nodes {
-        manifest.nodes.insert(node.unique_id.clone(), node);
+        manifest.nodes.insert(node.unique_id.to_string(), node);
     }
     let source = source();
     manifest.sources.insert(source.unique_id.clone(), source);
@@ -479,8 +480,8 @@ fn parallel_manifest_json_is_byte_identical_to_serde() {
     // Enough nodes to span several batches of parallel chunks.
     for i in 0..9000 {
         let mut n = model();
-        n.unique_id = format!("model.jaffle.m{i:04}");
-        n.name = format!("m{i:04}");
+        n.unique_id = format!("model.jaffle.m{i:04}").into();
+        n.name = format!("m{i:04}").into();
         n.config = if i % 3 == 0 {
             other.clone()
         } else {
@@ -489,7 +490,7 @@ fn parallel_manifest_json_is_byte_identical_to_serde() {
         if i % 2 == 0 {
             n.unrendered_config = other.clone();
         }
-        manifest.nodes.insert(n.unique_id.clone(), n);
+        manifest.nodes.insert(n.unique_id.to_string(), n);
     }
     let parallel = manifest.to_json().expect("serialize");
     assert!(
