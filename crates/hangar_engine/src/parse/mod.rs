@@ -134,7 +134,11 @@ fn parse_resources(session: &Session) -> Result<ParsedProject, Failure> {
         .collect();
     let mut nodes = Vec::with_capacity(rendered.len());
     for (node, problem) in rendered {
-        if problem.is_none() && node.resource_type == ResourceType::Model && node.enabled() {
+        if problem.is_none()
+            && node.resource_type == ResourceType::Model
+            && node.enabled()
+            && crate::contracts::is_enforced(&node)
+        {
             let properties = node.patch_path.as_deref().and_then(|p| {
                 let (package, path) = p.split_once("://")?;
                 property_files

@@ -224,7 +224,7 @@ fn occurrences<'a>(haystack: &'a str, needle: &'a str) -> impl Iterator<Item = u
 /// The text of a plain or quoted scalar as written after `key:`.
 fn scalar_text(raw: &str) -> &str {
     let trimmed = raw.trim();
-    let without_comment = match trimmed.find(" #") {
+    let without_comment = match subset::find_pair(trimmed, b" #") {
         Some(i) if !trimmed.starts_with(['"', '\'']) => trimmed[..i].trim_end(),
         _ => trimmed,
     };

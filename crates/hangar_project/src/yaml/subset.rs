@@ -364,7 +364,7 @@ fn is_sequence_entry(content: &str) -> bool {
 
 /// The part of a plain scalar before a ` #` comment, without trailing spaces.
 fn strip_comment(text: &str) -> &str {
-    let end = text.find(" #").unwrap_or(text.len());
+    let end = find_pair(text, b" #").unwrap_or(text.len());
     text[..end].trim_end_matches(' ')
 }
 
@@ -386,8 +386,7 @@ fn split_mapping_entry(content: &str) -> Option<(String, &str)> {
             (key, after.trim_start_matches(' '))
         }
         _ => {
-            let colon = content
-                .find(": ")
+            let colon = find_pair(content, b": ")
                 .or_else(|| content.ends_with(':').then(|| content.len() - 1))?;
             let key = &content[..colon];
             if !is_plain_string_key(key) {
@@ -421,7 +420,22 @@ fn is_plain_string_key(key: &str) -> bool {
 /// a plain scalar, `: ` a mapping). A byte scan: keys and scalars are
 /// short, and `str::contains` sets up a searcher per call.
 fn contains_pair(text: &str, pair: &[u8; 2]) -> bool {
-    text.as_bytes().windows(2).any(|w| w == pair)
+    find_pair(text, pair).is_some()
+}
+
+/// Byte offset of the first `pair` in `text`: `str::find` sets up a
+/// two-way searcher per call, which cost more than the search on these
+/// short lines (a few percent of reading property files).
+pub(crate) fn find_pair(text: &str, pair: &[u8; 2]) -> Option<usize> {
+    let bytes = text.as_bytes();
+    // Looks for the byte that is not a space: spaces are everywhere.
+    if pair[0] == b' ' {
+        memchr::memchr_iter(pair[1], bytes)
+            .find(|&i| i > 0 && bytes[i - 1] == b' ')
+            .map(|i| i - 1)
+    } else {
+        memchr::memchr_iter(pair[0], bytes).find(|&i| bytes.get(i + 1) == Some(&pair[1]))
+    }
 }
 
 /// `null`, `true`, `false` in the spellings YAML's core schema knows.
@@ -617,7 +631,7 @@ impl<'t> Flow<'t> {
                 }
                 _ => {
                     let rest = self.rest();
-                    let end = rest.find(": ")?;
+                    let end = find_pair(rest, b": ")?;
                     let key = &rest[..end];
                     if !is_plain_string_key(key) || key.contains([',', '[', ']', '{', '}']) {
                         return None;
@@ -652,6 +666,20 @@ impl<'t> Flow<'t> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn find_pair_finds_what_str_find_finds() {
+        let texts = [
+            "", " ", "#", " #", "a #b", "a#b #c", "  ##", "# #", "a: b", "a:b: c", ":", ": ",
+            "a::  b", "é: x #y", "x:\n ", "a  #  # ", "::: : ",
+        ];
+        for text in texts {
+            for pair in [b" #", b": "] {
+                let expected = text.find(std::str::from_utf8(pair).unwrap());
+                assert_eq!(find_pair(text, pair), expected, "{pair:?} in {text:?}");
+            }
+        }
+    }
 
     /// The subset's answer, checked against yaml_serde's whenever it gives one.
     fn checked(text: &str) -> Option<Value> {
