@@ -127,7 +127,12 @@ impl Manifest {
             .nodes
             .iter()
             .map(|(id, node)| NodeEntry::Made(id, node))
-            .chain(lazy.ids.iter().map(|id| NodeEntry::Lazy(id)))
+            .chain(
+                lazy.ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| NodeEntry::Lazy(i, id)),
+            )
             .collect();
         entries.sort_by(|a, b| a.id().cmp(b.id()));
         write_node_entries(&entries, lazy, out)?;
@@ -297,8 +302,8 @@ fn serialize_entries(
         buf.push(b':');
         match entry {
             NodeEntry::Made(_, node) => serde_json::to_writer(&mut buf, node)?,
-            NodeEntry::Lazy(id) => {
-                let node = lazy.make.and_then(|make| make(id));
+            NodeEntry::Lazy(i, _) => {
+                let node = lazy.make.and_then(|make| make(*i));
                 serde_json::to_writer(&mut buf, &node)?
             }
         }
@@ -367,9 +372,10 @@ mod config_json {
     }
 }
 
-/// Makes one manifest node from its unique id, while it is written.
-/// `'a` is what the nodes borrow (the parsed project), `'m` the closure.
-pub type MakeNode<'m, 'a> = &'m (dyn Fn(&str) -> Option<ManifestNode<'a>> + Sync);
+/// Makes the manifest node of `LazyNodes::ids[i]` from `i`, while it is
+/// written. `'a` is what the nodes borrow (the parsed project), `'m` the
+/// closure.
+pub type MakeNode<'m, 'a> = &'m (dyn Fn(usize) -> Option<ManifestNode<'a>> + Sync);
 
 /// Nodes of the manifest made only when written (see [`Manifest::write_json_with`]).
 #[derive(Default)]
@@ -457,14 +463,15 @@ impl erased::Json for MapOf<'_> {
 
 enum NodeEntry<'a> {
     Made(&'a String, &'a ManifestNode<'static>),
-    Lazy(&'a str),
+    /// The index in `LazyNodes::ids`, and the id.
+    Lazy(usize, &'a str),
 }
 
 impl NodeEntry<'_> {
     fn id(&self) -> &str {
         match self {
             NodeEntry::Made(id, _) => id,
-            NodeEntry::Lazy(id) => id,
+            NodeEntry::Lazy(_, id) => id,
         }
     }
 }
