@@ -84,12 +84,19 @@ fn fill_spare(
     fill: impl FnOnce(&mut (dyn Write + Send)) -> io::Result<()>,
 ) -> io::Result<()> {
     fill_file(&file.0, fill)?;
-    if !is_regular_file(path) || !rename_with(spare, path, Rename::Exchange)? {
-        fs::rename(spare, path)?;
-    }
+    put_in_place(spare, path)?;
     // Unlocks the spare only now that it is in place.
     drop(file);
     Ok(())
+}
+
+/// Moves `from` to `path`; `true` when the files were exchanged, so that
+/// `from` now holds the replaced file (which the caller deletes or keeps).
+fn put_in_place(from: &Path, path: &Path) -> io::Result<bool> {
+    if is_regular_file(path) && rename_with(from, path, Rename::Exchange)? {
+        return Ok(true);
+    }
+    fs::rename(from, path).map(|()| false)
 }
 
 /// Files smaller than this are deleted when replaced, not kept as spares:
@@ -107,19 +114,14 @@ fn fill_fresh(
 ) -> io::Result<()> {
     let tmp = dir.join(hidden_name(path, &format!("{}.tmp", std::process::id())));
     let result = File::create(&tmp).and_then(|file| fill_file(&file, fill));
-    let exchanged = result.and_then(|()| {
-        if is_regular_file(path) && rename_with(&tmp, path, Rename::Exchange)? {
-            Ok(true)
-        } else {
-            fs::rename(&tmp, path).map(|()| false)
-        }
-    });
-    match exchanged {
+    match result.and_then(|()| put_in_place(&tmp, path)) {
         // `tmp` holds the replaced file.
         Ok(true) => {
             let large = fs::symlink_metadata(&tmp).is_ok_and(|m| m.len() >= SPARE_MIN_BYTES);
             if !(large && rename_with(&tmp, spare, Rename::NoReplace).unwrap_or(false)) {
-                fs::remove_file(&tmp)?;
+                // The artifact is written; a leftover old file is no reason
+                // to report the write as failed.
+                let _ = fs::remove_file(&tmp);
             }
             Ok(())
         }
@@ -160,7 +162,10 @@ impl Spare {
         }
         // A write lease is granted only while no other process has the file
         // open or mapped: a reader of the replaced artifact would otherwise
-        // see it overwritten. Released at once: the lease is only the test.
+        // see it overwritten. Released at once: the lease is only the test
+        // (while held, a process opening this hidden file would make the
+        // kernel signal hangar to give it up, for the microseconds between
+        // the two calls).
         let fd = file.as_raw_fd();
         // SAFETY: `fd` is an open descriptor owned by `file`.
         if unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_WRLCK) } != 0 {
