@@ -15,6 +15,7 @@ use crate::Failure;
 use crate::compile::{Compiler, compile_selected};
 use crate::events::Reporter;
 use crate::invocation::{Invocation, SelectionFlags};
+use crate::manifest::write_manifest_while_linking;
 use crate::parse::{ParsedProject, parse_project};
 use crate::run::{CancelToken, RunKind, RunOptions, RunOutcome, execute};
 use crate::session::{Session, load_session};
@@ -27,17 +28,29 @@ pub fn target_dir(session: &Session) -> PathBuf {
         .join(&session.root_package().config.target_path)
 }
 
-/// Load and parse, then write target/manifest.json. The graph is built
-/// while the manifest's nodes are written.
+/// Load and parse, then write target/manifest.json. The links between
+/// resources (unknown refs, cycles) are checked while the manifest's nodes
+/// are written; no selectable graph is built, so the returned project's
+/// `graph` is empty.
 pub fn parse(invocation: Invocation) -> Result<(Session, ParsedProject), Failure> {
     let mut session = load_session(invocation)?;
     let parsed = crate::parse::parse_project_without_graph(&mut session)?;
-    let graph = crate::manifest::write_manifest_building_graph(
-        &session,
-        &parsed,
-        &target_dir(&session),
-        || crate::parse::build_graph(&parsed),
-    )?;
+    let target = target_dir(&session);
+    write_manifest_while_linking(&session, &parsed, &target, || {
+        crate::parse::link_ids(&parsed)
+    })?;
+    Ok((session, parsed))
+}
+
+/// [`parse`] for a command that selects: the graph is built while the
+/// manifest's nodes are written.
+fn parse_with_graph(invocation: Invocation) -> Result<(Session, ParsedProject), Failure> {
+    let mut session = load_session(invocation)?;
+    let parsed = crate::parse::parse_project_without_graph(&mut session)?;
+    let target = target_dir(&session);
+    let graph = write_manifest_while_linking(&session, &parsed, &target, || {
+        crate::parse::build_graph(&parsed)
+    })?;
     Ok((session, ParsedProject { graph, ..parsed }))
 }
 
@@ -185,7 +198,7 @@ pub fn list(
     output: ListFormat,
     output_keys: &[String],
 ) -> Result<Vec<String>, Failure> {
-    let (session, parsed) = parse(invocation)?;
+    let (session, parsed) = parse_with_graph(invocation)?;
     let mut types = Vec::new();
     for t in resource_types {
         if t == "all" || t == "default" {

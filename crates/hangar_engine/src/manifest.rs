@@ -14,7 +14,7 @@ use hangar_artifacts::run_results::{
     AdapterResponse, RunResult, RunResults, RunStatus, TimingInfo,
 };
 use hangar_artifacts::{ArtifactMetadata, dbt_timestamp, unix_seconds, write_json};
-use hangar_graph::{Graph, ResourceType};
+use hangar_graph::{Graph, Links, ResourceType};
 use hangar_project::{Diagnostic, codes};
 use serde_json::{Map, Value};
 
@@ -111,7 +111,10 @@ pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
 /// `parent_map` and `child_map` over every resource: the graph's nodes
 /// (nodes, unit tests, sources, exposures) and the manifest's untyped
 /// resources (metrics and the like), which the graph does not hold.
-fn dependency_maps<'a>(graph: &'a Graph, manifest: &'a Manifest) -> DependencyMaps<'a> {
+fn dependency_maps<'a>(
+    graph_lists: Vec<(&'a str, &'a [usize])>,
+    manifest: &'a Manifest,
+) -> DependencyMaps<'a> {
     let mut untyped: Vec<(&str, &Value)> = [
         &manifest.metrics,
         &manifest.semantic_models,
@@ -123,7 +126,6 @@ fn dependency_maps<'a>(graph: &'a Graph, manifest: &'a Manifest) -> DependencyMa
     .collect();
     untyped.sort_unstable_by_key(|(id, _)| *id);
     // Merge the two sorted id lists, remembering where each graph node went.
-    let graph_lists: Vec<(&str, &[usize])> = graph.parent_lists().collect();
     let mut ids = Vec::with_capacity(graph_lists.len() + untyped.len());
     let mut position_of_graph_node = Vec::with_capacity(graph_lists.len());
     let (mut g, mut u) = (0, 0);
@@ -496,23 +498,49 @@ pub fn write_manifest(
     let lazy = LazyNodes {
         ids: nodes.ids(),
         make: Some(&make),
-        maps: Some(dependency_maps(&parsed.graph, &manifest)),
+        maps: Some(dependency_maps(
+            parsed.graph.parent_lists().collect(),
+            &manifest,
+        )),
     };
     let path = target_dir.join("manifest.json");
     hangar_artifacts::write_with(&path, |out| manifest.write_json_with(out, &lazy))
         .map_err(|e| io_failure(&path, e))
 }
 
-/// [`write_manifest`] for a parsed project whose graph is not built yet:
-/// `build_graph` runs while the nodes are written (they do not need it),
-/// and the dependency maps after them come from its graph. When the graph
-/// has errors, no manifest is written and they are returned.
-pub(crate) fn write_manifest_building_graph(
+/// What [`write_manifest_while_linking`] links the resources into: each
+/// resource's id with its parents as indices into that order (sorted).
+pub(crate) trait ParentLists: Send {
+    fn parent_lists(&self) -> Vec<(&str, &[usize])>;
+}
+
+impl ParentLists for Graph {
+    fn parent_lists(&self) -> Vec<(&str, &[usize])> {
+        Graph::parent_lists(self).collect()
+    }
+}
+
+impl ParentLists for (Vec<&str>, Links) {
+    fn parent_lists(&self) -> Vec<(&str, &[usize])> {
+        let (ids, links) = self;
+        ids.iter()
+            .copied()
+            .zip(links.parents().iter().map(Vec::as_slice))
+            .collect()
+    }
+}
+
+/// [`write_manifest`] for a parsed project whose graph is not built:
+/// `link` (the graph, or only the links between resources) runs while
+/// the nodes are written (they do not need it), and the dependency maps
+/// after them come from what it made. When it fails, no manifest is
+/// written and its errors are returned.
+pub(crate) fn write_manifest_while_linking<L: ParentLists>(
     session: &Session,
     parsed: &ParsedProject,
     target_dir: &Path,
-    build_graph: impl FnOnce() -> Result<Graph, Failure> + Send,
-) -> Result<Graph, Failure> {
+    link: impl FnOnce() -> Result<L, Failure> + Send,
+) -> Result<L, Failure> {
     let manifest = build_manifest(session, parsed);
     let compiled = BTreeMap::new();
     let nodes = NodesToWrite::new(session, parsed, &compiled);
@@ -523,25 +551,26 @@ pub(crate) fn write_manifest_building_graph(
         maps: None,
     };
     let path = target_dir.join("manifest.json");
-    let mut built = None;
+    let mut linked = None;
     let written = hangar_artifacts::write_with(&path, |out| {
-        let (graph, nodes) = rayon::join(build_graph, || manifest.write_json_nodes(out, &lazy));
-        let graph = built.insert(graph);
+        let (links, nodes) = rayon::join(link, || manifest.write_json_nodes(out, &lazy));
+        let links = linked.insert(links);
         nodes?;
-        let Ok(graph) = graph else {
+        let Ok(links) = links else {
             // Leaves no manifest behind: the graph's errors are reported.
             return Err(std::io::Error::other("the project's graph has errors"));
         };
-        manifest.write_json_rest(out, Some(&dependency_maps(graph, &manifest)))
+        let maps = dependency_maps(links.parent_lists(), &manifest);
+        manifest.write_json_rest(out, Some(&maps))
     });
-    match (built, written) {
+    match (linked, written) {
         (Some(Err(failure)), _) => Err(failure),
-        (Some(Ok(graph)), Ok(())) => Ok(graph),
+        (Some(Ok(links)), Ok(())) => Ok(links),
         (_, Err(e)) => Err(io_failure(&path, e)),
-        // The closure builds the graph before it can succeed.
+        // The closure links the resources before it can succeed.
         (None, Ok(())) => Err(io_failure(
             &path,
-            std::io::Error::other("no graph was built"),
+            std::io::Error::other("the resources were not linked"),
         )),
     }
 }

@@ -38,40 +38,47 @@ impl Graph {
     /// (kept only as indices, so the caller may lend them). Every problem
     /// is reported: duplicate ids, parents that do not exist (H300/H301)
     /// and each cycle (H302) with its path.
-    pub fn build<D, P>(mut nodes: Vec<(GraphNode, D)>) -> Result<Graph, Vec<Diagnostic>>
+    pub fn build<D, P>(nodes: Vec<(GraphNode, D)>) -> Result<Graph, Vec<Diagnostic>>
     where
         D: AsRef<[P]>,
         P: AsRef<str>,
     {
-        nodes.sort_by(|(a, _), (b, _)| a.unique_id.cmp(&b.unique_id));
-        let mut diagnostics = duplicate_ids(&mut nodes);
-        let (nodes, depends_on): (Vec<GraphNode>, Vec<D>) = nodes.into_iter().unzip();
+        let (nodes, depends_on) = nodes.into_iter().unzip();
+        Graph::build_from(nodes, depends_on)
+    }
+
+    /// [`Graph::build`] from two lists of one length: the nodes, and each
+    /// node's parent ids at the same position. Nodes already sorted by
+    /// `unique_id` (as a parsed project's maps give them) are not moved:
+    /// 40,000 nodes are 15 MB, and sorting and splitting pairs of them
+    /// copied that several times over.
+    pub fn build_from<D, P>(
+        mut nodes: Vec<GraphNode>,
+        mut depends_on: Vec<D>,
+    ) -> Result<Graph, Vec<Diagnostic>>
+    where
+        D: AsRef<[P]>,
+        P: AsRef<str>,
+    {
+        debug_assert_eq!(nodes.len(), depends_on.len());
+        let len = nodes.len().min(depends_on.len());
+        nodes.truncate(len);
+        depends_on.truncate(len);
+        if !nodes.is_sorted_by(|a, b| a.unique_id <= b.unique_id) {
+            (nodes, depends_on) = sorted_by_id(nodes, depends_on);
+        }
+        let ids: Vec<&str> = nodes.iter().map(|n| n.unique_id.as_str()).collect();
+        let Links {
+            dag,
+            parents,
+            children,
+        } = Links::build(&ids, &depends_on, &|i| nodes[i].original_file_path.clone())?;
+        drop(ids);
         let index: HashMap<String, usize> = nodes
             .iter()
             .enumerate()
             .map(|(i, n)| (n.unique_id.clone(), i))
             .collect();
-        let (parents, mut unknown) = resolve_parents(&nodes, &depends_on, &index);
-        diagnostics.append(&mut unknown);
-        let mut children = vec![Vec::new(); nodes.len()];
-        for (child, ps) in parents.iter().enumerate() {
-            for &parent in ps {
-                children[parent].push(child);
-            }
-        }
-        let mut dag = DiGraph::with_capacity(nodes.len(), 0);
-        for _ in &nodes {
-            dag.add_node(());
-        }
-        for (child, ps) in parents.iter().enumerate() {
-            for &parent in ps {
-                dag.add_edge(NodeIndex::new(parent), NodeIndex::new(child), ());
-            }
-        }
-        diagnostics.extend(cycles(&dag, &nodes));
-        if !diagnostics.is_empty() {
-            return Err(diagnostics);
-        }
         let facts = node_facts(&nodes);
         Ok(Graph {
             nodes,
@@ -265,59 +272,141 @@ pub(crate) enum Direction {
     Children,
 }
 
-/// Drops later nodes with an id already seen, reporting each.
-fn duplicate_ids<D>(nodes: &mut Vec<(GraphNode, D)>) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    nodes.dedup_by(|(later, _), (earlier, _)| {
-        let duplicate = later.unique_id == earlier.unique_id;
-        if duplicate {
-            diagnostics.push(
-                Diagnostic::error(
-                    codes::DUPLICATE_NAME,
-                    format!("two nodes have the unique id `{}`", later.unique_id),
-                )
-                .with_note(format!("defined in `{}`", earlier.original_file_path))
-                .with_note(format!("and in `{}`", later.original_file_path)),
-            );
+/// Both lists reordered by `unique_id`; nodes with one id keep their order.
+fn sorted_by_id<D>(nodes: Vec<GraphNode>, depends_on: Vec<D>) -> (Vec<GraphNode>, Vec<D>) {
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    order.sort_by(|&a, &b| nodes[a].unique_id.cmp(&nodes[b].unique_id));
+    let mut slots: Vec<Option<(GraphNode, D)>> =
+        nodes.into_iter().zip(depends_on).map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).unzip()
+}
+
+/// The checked edges between nodes known by their unique ids: what a
+/// [`Graph`] is built on, and all `hangar parse` needs (it reports the
+/// same problems and writes `parent_map` / `child_map` without making a
+/// selectable node of each resource).
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    dag: DiGraph<(), ()>,
+    /// Sorted, unique parent / child indices per node.
+    parents: Vec<Vec<usize>>,
+    children: Vec<Vec<usize>>,
+}
+
+impl Links {
+    /// Links nodes given by their unique ids, sorted, with each node's
+    /// parent ids at the same position in `depends_on`. Every problem is
+    /// reported: duplicate ids (a later node with an id already seen is
+    /// left out), parents that do not exist (H300/H301) and each cycle
+    /// (H302) with its path. `file_of(i)` names the file of the `i`-th
+    /// node, for the diagnostics.
+    pub fn build<D, P>(
+        ids: &[&str],
+        depends_on: &[D],
+        file_of: &dyn Fn(usize) -> String,
+    ) -> Result<Links, Vec<Diagnostic>>
+    where
+        D: AsRef<[P]>,
+        P: AsRef<str>,
+    {
+        debug_assert!(ids.is_sorted());
+        let is_repeat = |i: usize| i > 0 && ids[i] == ids[i - 1];
+        let mut diagnostics = duplicate_ids(ids, file_of);
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            index.entry(id).or_insert(i);
         }
-        duplicate
-    });
+        let parents: Vec<Vec<usize>> = (0..ids.len())
+            .map(|i| match depends_on.get(i) {
+                Some(parent_ids) if !is_repeat(i) => {
+                    let (found, mut unknown) =
+                        resolve_parents(ids[i], parent_ids.as_ref(), &index, &|| file_of(i));
+                    diagnostics.append(&mut unknown);
+                    found
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut children = vec![Vec::new(); ids.len()];
+        for (child, ps) in parents.iter().enumerate() {
+            for &parent in ps {
+                children[parent].push(child);
+            }
+        }
+        let mut dag = DiGraph::with_capacity(ids.len(), 0);
+        for _ in ids {
+            dag.add_node(());
+        }
+        for (child, ps) in parents.iter().enumerate() {
+            for &parent in ps {
+                dag.add_edge(NodeIndex::new(parent), NodeIndex::new(child), ());
+            }
+        }
+        diagnostics.extend(cycles(&dag, ids, file_of));
+        if !diagnostics.is_empty() {
+            return Err(diagnostics);
+        }
+        Ok(Links {
+            dag,
+            parents,
+            children,
+        })
+    }
+
+    /// Each node's parents as indices into the ids it was built from,
+    /// sorted and unique.
+    pub fn parents(&self) -> &[Vec<usize>] {
+        &self.parents
+    }
+}
+
+/// One H106 for each node with an id already seen. The ids are sorted.
+fn duplicate_ids(ids: &[&str], file_of: &dyn Fn(usize) -> String) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    let mut first = 0;
+    for (i, id) in ids.iter().enumerate() {
+        if i == 0 || ids[i - 1] != *id {
+            first = i;
+            continue;
+        }
+        diagnostics.push(
+            Diagnostic::error(
+                codes::DUPLICATE_NAME,
+                format!("two nodes have the unique id `{id}`"),
+            )
+            .with_note(format!("defined in `{}`", file_of(first)))
+            .with_note(format!("and in `{}`", file_of(i))),
+        );
+    }
     diagnostics
 }
 
-/// Sorted, de-duplicated parent indices per node, plus a diagnostic for
-/// each parent id that is not a node.
-fn resolve_parents<D: AsRef<[P]>, P: AsRef<str>>(
-    nodes: &[GraphNode],
-    depends_on: &[D],
-    index: &HashMap<String, usize>,
-) -> (Vec<Vec<usize>>, Vec<Diagnostic>) {
+/// A node's parents as sorted, de-duplicated indices, plus a diagnostic
+/// for each parent id that is not a node.
+fn resolve_parents<P: AsRef<str>>(
+    id: &str,
+    parent_ids: &[P],
+    index: &HashMap<&str, usize>,
+    file: &dyn Fn() -> String,
+) -> (Vec<usize>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
-    let parents = nodes
+    let mut found: Vec<usize> = parent_ids
         .iter()
-        .zip(depends_on)
-        .map(|(node, parent_ids)| {
-            let mut ps: Vec<usize> = parent_ids
-                .as_ref()
-                .iter()
-                .map(AsRef::as_ref)
-                .filter_map(|parent| {
-                    let found = index.get(parent).copied();
-                    if found.is_none() {
-                        diagnostics.push(unknown_parent(node, parent, index));
-                    }
-                    found
-                })
-                .collect();
-            ps.sort_unstable();
-            ps.dedup();
-            ps
+        .map(AsRef::as_ref)
+        .filter_map(|parent| {
+            let at = index.get(parent).copied();
+            if at.is_none() {
+                diagnostics.push(unknown_parent(id, &file(), parent, index));
+            }
+            at
         })
         .collect();
-    (parents, diagnostics)
+    found.sort_unstable();
+    found.dedup();
+    (found, diagnostics)
 }
 
-fn unknown_parent(node: &GraphNode, parent: &str, index: &HashMap<String, usize>) -> Diagnostic {
+fn unknown_parent(id: &str, file: &str, parent: &str, index: &HashMap<&str, usize>) -> Diagnostic {
     let code = if parent.starts_with("source.") {
         codes::UNKNOWN_SOURCE
     } else {
@@ -325,13 +414,10 @@ fn unknown_parent(node: &GraphNode, parent: &str, index: &HashMap<String, usize>
     };
     let mut diagnostic = Diagnostic::error(
         code,
-        format!(
-            "`{}` depends on `{parent}`, which is not in the project",
-            node.unique_id
-        ),
+        format!("`{id}` depends on `{parent}`, which is not in the project"),
     )
-    .with_note(format!("in `{}`", node.original_file_path));
-    if let Some(near) = suggest(parent, index.keys().map(String::as_str)) {
+    .with_note(format!("in `{file}`"));
+    if let Some(near) = suggest(parent, index.keys().copied()) {
         diagnostic = diagnostic.with_hint(format!("did you mean `{near}`?"));
     }
     diagnostic
@@ -339,7 +425,11 @@ fn unknown_parent(node: &GraphNode, parent: &str, index: &HashMap<String, usize>
 
 /// One H302 per strongly connected component that is a cycle, naming the
 /// full path from its smallest id back to itself.
-fn cycles(dag: &DiGraph<(), ()>, nodes: &[GraphNode]) -> Vec<Diagnostic> {
+fn cycles(
+    dag: &DiGraph<(), ()>,
+    ids: &[&str],
+    file_of: &dyn Fn(usize) -> String,
+) -> Vec<Diagnostic> {
     let mut found: Vec<Vec<usize>> = kosaraju_scc(dag)
         .into_iter()
         .filter_map(|component| {
@@ -352,12 +442,12 @@ fn cycles(dag: &DiGraph<(), ()>, nodes: &[GraphNode]) -> Vec<Diagnostic> {
     found
         .into_iter()
         .map(|path| {
-            let text: Vec<&str> = path.iter().map(|&i| nodes[i].unique_id.as_str()).collect();
+            let text: Vec<&str> = path.iter().map(|&i| ids[i]).collect();
             Diagnostic::error(
                 codes::CYCLE,
                 format!("found a cycle: {}", text.join(" -> ")),
             )
-            .with_note(format!("in `{}`", nodes[path[0]].original_file_path))
+            .with_note(format!("in `{}`", file_of(path[0])))
             .with_hint("remove one of these dependencies (a `ref` or `source`) to break the cycle")
         })
         .collect()

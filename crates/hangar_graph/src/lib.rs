@@ -14,7 +14,7 @@ mod node;
 mod nodeset;
 pub mod selector;
 
-pub use graph::Graph;
+pub use graph::{Graph, Links};
 pub use node::{GraphNode, ResourceType, TestInfo, TestKind, UnknownResourceType};
 pub use selector::{
     IndirectSelection, Method, SelectionCriteria, SelectionSpec, SelectorDefinition,

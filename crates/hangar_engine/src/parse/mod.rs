@@ -16,10 +16,11 @@ mod primary_key;
 mod refs;
 mod sources;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hangar_graph::{Graph, GraphNode, ResourceType, TestInfo, TestKind};
+use hangar_graph::{Graph, GraphNode, Links, ResourceType, TestInfo, TestKind};
 use hangar_jinja::{NodeInput, Phase};
 use hangar_project::{Diagnostic, Package, SourceFile, codes};
 use rayon::prelude::*;
@@ -79,8 +80,9 @@ pub fn parse_project(session: &mut Session) -> Result<ParsedProject, Failure> {
     Ok(ParsedProject { graph, ..parsed })
 }
 
-/// [`parse_project`] with the graph left empty, for a caller that builds
-/// it ([`build_graph`]) while doing something else.
+/// [`parse_project`] with the graph left empty, for `hangar parse`, which
+/// only checks the links between resources ([`link_ids`]) while it writes
+/// the manifest.
 pub(crate) fn parse_project_without_graph(session: &mut Session) -> Result<ParsedProject, Failure> {
     if !session.project.has_property_entries() {
         return Err(Failure::single(Diagnostic::error(
@@ -97,7 +99,8 @@ pub(crate) fn parse_project_without_graph(session: &mut Session) -> Result<Parse
 
 /// The graph of a parsed project's nodes, sources and exposures.
 pub(crate) fn build_graph(parsed: &ParsedProject) -> Result<Graph, Failure> {
-    Graph::build(graph_nodes(parsed)).map_err(Failure::new)
+    let (nodes, depends_on) = graph_nodes(parsed);
+    Graph::build_from(nodes, depends_on).map_err(Failure::new)
 }
 
 /// Everything [`ParsedProject`] holds but the graph (left empty).
@@ -894,42 +897,109 @@ fn doc_blocks(
     docs
 }
 
-/// Nodes, sources and exposures, each with its parents' ids, lent to the
-/// graph (which keeps indices).
-fn graph_nodes(parsed: &ParsedProject) -> Vec<(GraphNode, std::borrow::Cow<'_, [String]>)> {
-    use std::borrow::Cow;
-    let mut out: Vec<(GraphNode, Cow<'_, [String]>)> = parsed
-        .nodes
+/// A parsed resource the graph holds.
+#[derive(Clone, Copy)]
+enum GraphMember<'a> {
+    Node(&'a Node),
+    Source(&'a SourceNode),
+    Exposure(&'a Value),
+}
+
+impl<'a> GraphMember<'a> {
+    fn depends_on(self) -> Cow<'a, [String]> {
+        match self {
+            GraphMember::Node(n) => Cow::Borrowed(n.depends_on_nodes.as_slice()),
+            GraphMember::Source(_) => Cow::Borrowed(&[][..]),
+            GraphMember::Exposure(e) => Cow::Owned(exposures::depends_on_nodes(e)),
+        }
+    }
+
+    fn graph_node(self) -> GraphNode {
+        match self {
+            GraphMember::Node(n) => graph_node(n),
+            GraphMember::Source(s) => source_graph_node(s),
+            GraphMember::Exposure(e) => exposures::graph_node(e),
+        }
+    }
+
+    fn original_file_path(self) -> String {
+        match self {
+            GraphMember::Node(n) => n.original_file_path.clone(),
+            GraphMember::Source(s) => s.original_file_path.clone(),
+            GraphMember::Exposure(e) => exposures::graph_node(e).original_file_path,
+        }
+    }
+}
+
+/// Nodes, sources and exposures with their unique ids, sorted by them.
+fn graph_members(parsed: &ParsedProject) -> Vec<(&str, GraphMember<'_>)> {
+    let mut members: Vec<(&str, GraphMember<'_>)> =
+        Vec::with_capacity(parsed.nodes.len() + parsed.sources.len() + parsed.exposures.len());
+    members.extend(
+        parsed
+            .nodes
+            .iter()
+            .map(|(id, n)| (id.as_str(), GraphMember::Node(n))),
+    );
+    members.extend(
+        parsed
+            .sources
+            .iter()
+            .map(|(id, s)| (id.as_str(), GraphMember::Source(s))),
+    );
+    members.extend(
+        parsed
+            .exposures
+            .iter()
+            .map(|(id, e)| (id.as_str(), GraphMember::Exposure(e))),
+    );
+    // Three sorted runs: the stable sort merges them.
+    members.sort_by(|a, b| a.0.cmp(b.0));
+    members
+}
+
+/// Nodes, sources and exposures sorted by unique id, and at the same
+/// positions their parents' ids, lent to the graph (which keeps indices).
+/// Made in their final order, so the graph moves none of them.
+fn graph_nodes(parsed: &ParsedProject) -> (Vec<GraphNode>, Vec<Cow<'_, [String]>>) {
+    let mut nodes = Vec::new();
+    let mut depends_on = Vec::new();
+    graph_members(parsed)
         .par_iter()
-        .map(|(_, n)| (graph_node(n), Cow::Borrowed(n.depends_on_nodes.as_slice())))
-        .collect();
-    let sources = &parsed.sources;
-    out.extend(sources.values().map(|s| {
-        let node = GraphNode {
-            unique_id: s.unique_id.clone(),
-            name: s.name.clone(),
-            resource_type: ResourceType::Source,
-            package_name: s.package_name.clone(),
-            fqn: s.fqn.clone(),
-            original_file_path: s.original_file_path.clone(),
-            path: s.path.clone(),
-            tags: s.tags.clone(),
-            config: s.config.clone(),
-            config_alias: None,
-            source_name: Some(s.source_name.clone()),
-            test: None,
-            version: None,
-            checksum: String::new(),
-        };
-        (node, Cow::Borrowed(&[][..]))
-    }));
-    out.extend(parsed.exposures.values().map(|e| {
-        (
-            exposures::graph_node(e),
-            Cow::Owned(exposures::depends_on_nodes(e)),
-        )
-    }));
-    out
+        .map(|&(_, member)| (member.graph_node(), member.depends_on()))
+        .unzip_into_vecs(&mut nodes, &mut depends_on);
+    (nodes, depends_on)
+}
+
+/// The unique ids of a parsed project's nodes, sources and exposures,
+/// sorted, and the checked links between them: the graph's problems
+/// without its selectable nodes, for a command that selects nothing.
+pub(crate) fn link_ids(parsed: &ParsedProject) -> Result<(Vec<&str>, Links), Failure> {
+    let members = graph_members(parsed);
+    let depends_on: Vec<Cow<'_, [String]>> = members.iter().map(|(_, m)| m.depends_on()).collect();
+    let ids: Vec<&str> = members.iter().map(|(id, _)| *id).collect();
+    let links = Links::build(&ids, &depends_on, &|i| members[i].1.original_file_path())
+        .map_err(Failure::new)?;
+    Ok((ids, links))
+}
+
+fn source_graph_node(s: &SourceNode) -> GraphNode {
+    GraphNode {
+        unique_id: s.unique_id.clone(),
+        name: s.name.clone(),
+        resource_type: ResourceType::Source,
+        package_name: s.package_name.clone(),
+        fqn: s.fqn.clone(),
+        original_file_path: s.original_file_path.clone(),
+        path: s.path.clone(),
+        tags: s.tags.clone(),
+        config: s.config.clone(),
+        config_alias: None,
+        source_name: Some(s.source_name.clone()),
+        test: None,
+        version: None,
+        checksum: String::new(),
+    }
 }
 
 fn graph_node(n: &Node) -> GraphNode {

@@ -7,6 +7,7 @@ use hangar_project::{Diagnostic, render};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::Links;
 use crate::node::{ResourceType as RT, TestInfo, TestKind};
 
 /// (short name, unique id, resource type, fqn, original_file_path, parents,
@@ -501,6 +502,80 @@ fn cycle_error_names_the_full_path() {
     };
     let rendered: Vec<String> = diagnostics.iter().map(|d| render(d, false)).collect();
     insta::assert_snapshot!(rendered.join("\n"));
+}
+
+/// The links alone (what `hangar parse` checks) report what the graph
+/// reports, with the same parents, for nodes given in any order.
+#[test]
+fn links_report_what_the_graph_reports() {
+    let mut duplicate = model("model.p.b", &["model.p.nowhere"]);
+    duplicate.0.original_file_path = "models/other/b.sql".to_string();
+    let nodes = vec![
+        model("model.p.c", &["model.p.b", "model.p.a", "model.p.b"]),
+        model("model.p.b", &["model.p.a"]),
+        model("model.p.a", &[]),
+        duplicate,
+        model("model.p.e", &["model.p.stg_missing", "model.p.e"]),
+    ];
+    let rendered = |diagnostics: Vec<Diagnostic>| -> Vec<String> {
+        diagnostics.iter().map(|d| render(d, false)).collect()
+    };
+    let mut sorted = nodes.clone();
+    sorted.sort_by(|a, b| a.0.unique_id.cmp(&b.0.unique_id));
+    let ids: Vec<&str> = sorted.iter().map(|(n, _)| n.unique_id.as_str()).collect();
+    let parents: Vec<&Vec<String>> = sorted.iter().map(|(_, p)| p).collect();
+    let file_of = |i: usize| sorted[i].0.original_file_path.clone();
+    let from_links = match Links::build(&ids, &parents, &file_of) {
+        Ok(_) => panic!("a duplicate id, an unknown parent and a cycle must fail"),
+        Err(diagnostics) => rendered(diagnostics),
+    };
+    let from_graph = match Graph::build(nodes) {
+        Ok(_) => panic!("the graph must fail as the links do"),
+        Err(diagnostics) => rendered(diagnostics),
+    };
+    assert_eq!(from_links, from_graph);
+    let text = from_links.join("\n");
+    assert_eq!(from_links.len(), 3, "{text}");
+    assert!(
+        text.contains("two nodes have the unique id `model.p.b`"),
+        "{text}"
+    );
+    assert!(text.contains("defined in `models/b.sql`") && text.contains("models/other/b.sql"));
+    // The duplicate is left out with its parents: `model.p.nowhere` is not reported.
+    assert!(!text.contains("model.p.nowhere"), "{text}");
+    assert!(
+        text.contains("`model.p.e` depends on `model.p.stg_missing`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("found a cycle: model.p.e -> model.p.e"),
+        "{text}"
+    );
+
+    let good = vec![
+        model("model.p.c", &["model.p.b", "model.p.a", "model.p.b"]),
+        model("model.p.a", &[]),
+        model("model.p.b", &["model.p.a"]),
+    ];
+    let graph = Graph::build(good.clone())
+        .map_err(rendered)
+        .expect("builds");
+    let mut sorted = good;
+    sorted.sort_by(|a, b| a.0.unique_id.cmp(&b.0.unique_id));
+    let ids: Vec<&str> = sorted.iter().map(|(n, _)| n.unique_id.as_str()).collect();
+    let parents: Vec<&Vec<String>> = sorted.iter().map(|(_, p)| p).collect();
+    let links = Links::build(&ids, &parents, &|_| String::new())
+        .map_err(rendered)
+        .expect("links");
+    let from_graph: Vec<(&str, &[usize])> = graph.parent_lists().collect();
+    let from_links: Vec<(&str, &[usize])> = ids
+        .iter()
+        .copied()
+        .zip(links.parents().iter().map(Vec::as_slice))
+        .collect();
+    assert_eq!(from_graph, from_links);
+    assert_eq!(from_links[2], ("model.p.c", &[0, 1][..]));
+    assert_eq!(graph.children("model.p.a"), vec!["model.p.b", "model.p.c"]);
 }
 
 const SELECTORS_YML: &str = r#"
