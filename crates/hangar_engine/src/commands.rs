@@ -33,8 +33,8 @@ pub fn target_dir(session: &Session) -> PathBuf {
 /// are written; no selectable graph is built, so the returned project's
 /// `graph` is empty.
 pub fn parse(invocation: Invocation) -> Result<(Session, ParsedProject), Failure> {
-    let mut session = load_session(invocation)?;
-    let parsed = crate::parse::parse_project_without_graph(&mut session)?;
+    let session = load_session(invocation)?;
+    let parsed = crate::parse::parse_project_keeping_entries(&session)?;
     let target = target_dir(&session);
     write_manifest_while_linking(&session, &parsed, &target, || {
         crate::parse::link_ids(&parsed)
@@ -46,7 +46,8 @@ pub fn parse(invocation: Invocation) -> Result<(Session, ParsedProject), Failure
 /// manifest's nodes are written.
 fn parse_with_graph(invocation: Invocation) -> Result<(Session, ParsedProject), Failure> {
     let mut session = load_session(invocation)?;
-    let parsed = crate::parse::parse_project_without_graph(&mut session)?;
+    let parsed = crate::parse::parse_project_keeping_entries(&session)?;
+    session.project.release_property_entries();
     let target = target_dir(&session);
     let graph = write_manifest_while_linking(&session, &parsed, &target, || {
         crate::parse::build_graph(&parsed)

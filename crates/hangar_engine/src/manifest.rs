@@ -40,15 +40,8 @@ pub fn artifact_type(rt: ResourceType) -> ArtifactType {
 /// Everything in the manifest except the nodes, which [`write_manifest`]
 /// makes while it writes them.
 pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
-    let inv = &session.invocation;
-    let created_at = unix_seconds(inv.started_at);
-    let mut manifest = Manifest::new(ManifestMetadata::new(
-        &parsed.root_package,
-        session.adapter_type(),
-        &inv.invocation_id,
-        inv.started_at,
-        project_quoting(session),
-    ));
+    let created_at = unix_seconds(session.invocation.started_at);
+    let mut manifest = Manifest::new(manifest_metadata(session, parsed));
     for node in parsed.nodes.values() {
         if let Some(unit) = node.unit.as_deref() {
             let model = parsed.node(&unit.model_id);
@@ -106,6 +99,17 @@ pub fn build_manifest(session: &Session, parsed: &ParsedProject) -> Manifest {
         manifest.disabled.insert(id.clone(), list);
     }
     manifest
+}
+
+fn manifest_metadata(session: &Session, parsed: &ParsedProject) -> ManifestMetadata {
+    let inv = &session.invocation;
+    ManifestMetadata::new(
+        &parsed.root_package,
+        session.adapter_type(),
+        &inv.invocation_id,
+        inv.started_at,
+        project_quoting(session),
+    )
 }
 
 /// `parent_map` and `child_map` over every resource: the graph's nodes
@@ -492,20 +496,7 @@ pub fn write_manifest(
     compiled: &BTreeMap<String, String>,
     target_dir: &Path,
 ) -> Result<(), Failure> {
-    let manifest = build_manifest(session, parsed);
-    let nodes = NodesToWrite::new(session, parsed, compiled);
-    let make = |i| nodes.make(i);
-    let lazy = LazyNodes {
-        ids: nodes.ids(),
-        make: Some(&make),
-        maps: Some(dependency_maps(
-            parsed.graph.parent_lists().collect(),
-            &manifest,
-        )),
-    };
-    let path = target_dir.join("manifest.json");
-    hangar_artifacts::write_with(&path, |out| manifest.write_json_with(out, &lazy))
-        .map_err(|e| io_failure(&path, e))
+    write_manifest_beside(session, parsed, compiled, target_dir, || Ok(&parsed.graph)).map(drop)
 }
 
 /// What [`write_manifest_while_linking`] links the resources into: each
@@ -515,6 +506,12 @@ pub(crate) trait ParentLists: Send {
 }
 
 impl ParentLists for Graph {
+    fn parent_lists(&self) -> Vec<(&str, &[usize])> {
+        Graph::parent_lists(self).collect()
+    }
+}
+
+impl ParentLists for &Graph {
     fn parent_lists(&self) -> Vec<(&str, &[usize])> {
         Graph::parent_lists(self).collect()
     }
@@ -532,40 +529,63 @@ impl ParentLists for (Vec<&str>, Links) {
 
 /// [`write_manifest`] for a parsed project whose graph is not built:
 /// `link` (the graph, or only the links between resources) runs while
-/// the nodes are written (they do not need it), and the dependency maps
-/// after them come from what it made. When it fails, no manifest is
-/// written and its errors are returned.
+/// the nodes are written (they do not need it). When it fails, no
+/// manifest is written and its errors are returned.
 pub(crate) fn write_manifest_while_linking<L: ParentLists>(
     session: &Session,
     parsed: &ParsedProject,
     target_dir: &Path,
     link: impl FnOnce() -> Result<L, Failure> + Send,
 ) -> Result<L, Failure> {
-    let manifest = build_manifest(session, parsed);
-    let compiled = BTreeMap::new();
-    let nodes = NodesToWrite::new(session, parsed, &compiled);
+    write_manifest_beside(session, parsed, &BTreeMap::new(), target_dir, link)
+}
+
+/// Writes the manifest's nodes (made as they are written) while, beside
+/// them, `link` runs and everything after the nodes (sources, macros,
+/// the dependency maps from what `link` made…) is serialized into a
+/// buffer, which is appended once the nodes are written: those fields
+/// are a few megabytes, and serialized after the nodes they kept one
+/// core waiting for the other.
+fn write_manifest_beside<L: ParentLists>(
+    session: &Session,
+    parsed: &ParsedProject,
+    compiled: &BTreeMap<String, String>,
+    target_dir: &Path,
+    link: impl FnOnce() -> Result<L, Failure> + Send,
+) -> Result<L, Failure> {
+    let path = target_dir.join("manifest.json");
+    let rest_json = || -> Result<(L, Vec<u8>), Failure> {
+        let (manifest, links) = rayon::join(|| build_manifest(session, parsed), link);
+        let links = links?;
+        let maps = dependency_maps(links.parent_lists(), &manifest);
+        let mut rest = Vec::new();
+        manifest
+            .write_json_rest(&mut rest, Some(&maps))
+            .map_err(|e| io_failure(&path, e))?;
+        Ok((links, rest))
+    };
+    let header = Manifest::new(manifest_metadata(session, parsed));
+    let nodes = NodesToWrite::new(session, parsed, compiled);
     let make = |i| nodes.make(i);
     let lazy = LazyNodes {
         ids: nodes.ids(),
         make: Some(&make),
         maps: None,
     };
-    let path = target_dir.join("manifest.json");
     let mut linked = None;
     let written = hangar_artifacts::write_with(&path, |out| {
-        let (links, nodes) = rayon::join(link, || manifest.write_json_nodes(out, &lazy));
-        let links = linked.insert(links);
+        let (rest, nodes) = rayon::join(rest_json, || header.write_json_nodes(out, &lazy));
+        let rest = linked.insert(rest);
         nodes?;
-        let Ok(links) = links else {
+        let Ok((_, rest)) = rest else {
             // Leaves no manifest behind: the graph's errors are reported.
             return Err(std::io::Error::other("the project's graph has errors"));
         };
-        let maps = dependency_maps(links.parent_lists(), &manifest);
-        manifest.write_json_rest(out, Some(&maps))
+        out.write_all(rest)
     });
     match (linked, written) {
         (Some(Err(failure)), _) => Err(failure),
-        (Some(Ok(links)), Ok(())) => Ok(links),
+        (Some(Ok((links, _))), Ok(())) => Ok(links),
         (_, Err(e)) => Err(io_failure(&path, e)),
         // The closure links the resources before it can succeed.
         (None, Ok(())) => Err(io_failure(
