@@ -322,11 +322,25 @@ mod config_json {
     use serde::{Serialize, Serializer};
     use serde_json::value::RawValue;
 
-    use crate::SharedJsonMap;
+    use crate::{JsonMap, SharedJsonMap};
+
+    /// The JSON texts made of one map: whole, or split around its `alias`.
+    #[derive(Default)]
+    struct Texts {
+        whole: Option<Box<RawValue>>,
+        around_alias: Option<AroundAlias>,
+    }
+
+    /// A map's entries before and after the key `alias` (which is left
+    /// out), each comma-separated, for writing the map with another alias.
+    struct AroundAlias {
+        before: String,
+        after: String,
+    }
 
     /// The maps seen in this scope, by address; each entry holds its map, so
     /// an address cannot be reused by another map while the scope lasts.
-    type Cache = HashMap<*const crate::JsonMap, (SharedJsonMap, Box<RawValue>)>;
+    type Cache = HashMap<*const JsonMap, (SharedJsonMap, Texts)>;
 
     thread_local! {
         static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
@@ -348,27 +362,94 @@ mod config_json {
         }
     }
 
-    pub struct Cached<'a>(pub &'a SharedJsonMap);
+    /// A shared config map, with `alias` set to the second field when
+    /// given, serialized once per scope and its text reused.
+    pub struct Cached<'a>(pub &'a SharedJsonMap, pub Option<&'a str>);
 
     impl Serialize for Cached<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let map = self.0;
-            CACHE.with(|c| {
+            let Cached(map, alias) = *self;
+            let mut serializer = Some(serializer);
+            let written = CACHE.with(|c| {
                 // Config maps hold no `Cached` values: this borrow is never re-entered.
                 let mut slot = c.borrow_mut();
-                let Some(cache) = slot.as_mut() else {
-                    return (**map).serialize(serializer);
+                let cache = slot.as_mut()?;
+                let texts = match cache.entry(std::sync::Arc::as_ptr(map)) {
+                    Entry::Occupied(entry) => &mut entry.into_mut().1,
+                    Entry::Vacant(slot) => &mut slot.insert((map.clone(), Texts::default())).1,
                 };
-                let entry = match cache.entry(std::sync::Arc::as_ptr(map)) {
-                    Entry::Occupied(entry) => entry.into_mut(),
-                    Entry::Vacant(slot) => match serde_json::value::to_raw_value(&**map) {
-                        Ok(json) => slot.insert((map.clone(), json)),
-                        Err(_) => return (**map).serialize(serializer),
-                    },
-                };
-                entry.1.serialize(serializer)
-            })
+                match alias {
+                    None => {
+                        if texts.whole.is_none() {
+                            texts.whole = serde_json::value::to_raw_value(&**map).ok();
+                        }
+                        let json = texts.whole.as_ref()?;
+                        Some(json.serialize(serializer.take()?))
+                    }
+                    Some(alias) => {
+                        if texts.around_alias.is_none() {
+                            texts.around_alias = around_alias(map).ok();
+                        }
+                        let json = with_alias(texts.around_alias.as_ref()?, alias).ok()?;
+                        Some(json.serialize(serializer.take()?))
+                    }
+                }
+            });
+            match (written, serializer) {
+                (Some(result), _) => result,
+                (None, Some(serializer)) => match alias {
+                    None => (**map).serialize(serializer),
+                    Some(alias) => {
+                        let mut own = (**map).clone();
+                        own.insert("alias".into(), alias.into());
+                        own.serialize(serializer)
+                    }
+                },
+                (None, None) => Err(serde::ser::Error::custom("a config was not serialized")),
+            }
         }
+    }
+
+    /// Entries of a map whose keys iterate in sorted order (a
+    /// `serde_json::Map` without `preserve_order`), split around `alias`.
+    fn around_alias(map: &JsonMap) -> serde_json::Result<AroundAlias> {
+        let mut around = AroundAlias {
+            before: String::new(),
+            after: String::new(),
+        };
+        for (key, value) in map {
+            let side = match key.as_str().cmp("alias") {
+                std::cmp::Ordering::Less => &mut around.before,
+                std::cmp::Ordering::Equal => continue,
+                std::cmp::Ordering::Greater => &mut around.after,
+            };
+            if !side.is_empty() {
+                side.push(',');
+            }
+            side.push_str(&serde_json::to_string(key)?);
+            side.push(':');
+            side.push_str(&serde_json::to_string(value)?);
+        }
+        Ok(around)
+    }
+
+    fn with_alias(around: &AroundAlias, alias: &str) -> serde_json::Result<Box<RawValue>> {
+        let alias = serde_json::to_string(alias)?;
+        let mut text =
+            String::with_capacity(around.before.len() + around.after.len() + alias.len() + 12);
+        text.push('{');
+        text.push_str(&around.before);
+        if !around.before.is_empty() {
+            text.push(',');
+        }
+        text.push_str("\"alias\":");
+        text.push_str(&alias);
+        if !around.after.is_empty() {
+            text.push(',');
+            text.push_str(&around.after);
+        }
+        text.push('}');
+        RawValue::from_string(text)
     }
 }
 
@@ -782,6 +863,13 @@ pub struct ManifestNode<'a> {
     /// Only the configs the user wrote, before Jinja rendering.
     #[serde(deserialize_with = "crate::deserialize_shared_map")]
     pub unrendered_config: SharedJsonMap,
+    /// An `alias` that `config` and `unrendered_config` hold on top of the
+    /// shared maps above (a generic test whose name is hashed), written into
+    /// both as they are serialized: a third of a large project's tests would
+    /// otherwise each copy two maps of some forty keys, and serialize them
+    /// afresh. `None` when read back, where the maps hold it.
+    #[serde(skip)]
+    pub config_alias: Option<Cow<'a, str>>,
     /// Unix seconds when the node was parsed.
     pub created_at: f64,
     pub relation_name: Option<Cow<'a, str>>,
@@ -875,7 +963,8 @@ fn serialize_parsed_fields<M: SerializeMap>(
     map.serialize_entry("fqn", &node.fqn)?;
     map.serialize_entry("alias", &node.alias)?;
     map.serialize_entry("checksum", &node.checksum)?;
-    map.serialize_entry("config", &config_json::Cached(&node.config))?;
+    let alias = node.config_alias.as_deref();
+    map.serialize_entry("config", &config_json::Cached(&node.config, alias))?;
     map.serialize_entry("tags", &node.tags)?;
     map.serialize_entry("description", &node.description)?;
     map.serialize_entry("columns", &node.columns)?;
@@ -886,7 +975,7 @@ fn serialize_parsed_fields<M: SerializeMap>(
     map.serialize_entry("build_path", &node.build_path)?;
     map.serialize_entry(
         "unrendered_config",
-        &config_json::Cached(&node.unrendered_config),
+        &config_json::Cached(&node.unrendered_config, alias),
     )?;
     map.serialize_entry("created_at", &node.created_at)?;
     map.serialize_entry("relation_name", &node.relation_name)?;
@@ -1222,6 +1311,51 @@ mod tests {
             from_lists["parent_map"]["model.p.b"],
             json!(["model.p.a", "source.p.s.t"])
         );
+    }
+
+    /// A node's `config_alias` is written into both configs exactly as if
+    /// the maps held it, inside a cache scope (text spliced around the
+    /// cached entries) and outside one, for maps with and without an alias
+    /// and with no keys on either side of it.
+    #[test]
+    fn config_alias_is_written_as_if_the_maps_held_it() {
+        let maps = [
+            json!({"alias": "folder_alias", "enabled": true, "materialized": "test"}),
+            json!({"database": null, "enabled": true, "severity": "ERROR"}),
+            json!({"access": "protected", "alias": "x"}),
+            json!({"access": "protected"}),
+            json!({}),
+        ];
+        for map in maps {
+            let Value::Object(map) = map else {
+                unreachable!()
+            };
+            let shared = std::sync::Arc::new(map.clone());
+            let mut spliced = node(ResourceType::Test, "test.p.t", &[]);
+            spliced.config = shared.clone();
+            spliced.unrendered_config = shared.clone();
+            spliced.config_alias = Some("t_7f3e\"q".into());
+            let mut held = map;
+            held.insert("alias".into(), Value::from("t_7f3e\"q"));
+            let mut expected = node(ResourceType::Test, "test.p.t", &[]);
+            expected.config = std::sync::Arc::new(held.clone());
+            expected.unrendered_config = std::sync::Arc::new(held);
+            let want = serde_json::to_string(&expected).unwrap();
+            assert_eq!(serde_json::to_string(&spliced).unwrap(), want);
+            let _scope = config_json::CacheScope::enter();
+            // Twice: the second is made from the cached entries.
+            assert_eq!(serde_json::to_string(&spliced).unwrap(), want);
+            assert_eq!(serde_json::to_string(&spliced).unwrap(), want);
+            // The same shared map without the alias is still written whole.
+            spliced.config_alias = None;
+            let mut plain = expected.clone();
+            plain.config = shared.clone();
+            plain.unrendered_config = shared;
+            assert_eq!(
+                serde_json::to_string(&spliced).unwrap(),
+                serde_json::to_string(&plain).unwrap()
+            );
+        }
     }
 
     #[test]

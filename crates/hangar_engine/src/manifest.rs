@@ -362,7 +362,8 @@ fn manifest_node<'a>(
                 checksum: node.checksum.clone(),
             }
         },
-        config: node.full_config(),
+        config: node.config.clone(),
+        config_alias: node.config_alias.as_deref().map(Cow::Borrowed),
         tags: Cow::Borrowed(&node.tags),
         description: Cow::Borrowed(&node.description),
         columns: Cow::Borrowed(&node.columns),
@@ -375,7 +376,7 @@ fn manifest_node<'a>(
         docs: node.docs.clone(),
         patch_path: node.patch_path.as_deref().map(Cow::Borrowed),
         build_path: None,
-        unrendered_config: node.full_unrendered_config(),
+        unrendered_config: node.unrendered_config.clone(),
         created_at,
         relation_name: node.relation_name.as_deref().map(Cow::Borrowed),
         raw_code: Cow::Borrowed(match node.resource_type {
