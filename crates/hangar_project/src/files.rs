@@ -149,7 +149,8 @@ pub fn discover_files_with<T: Send>(
     let mut diagnostics = Vec::new();
     let found = walk_resource_paths(root, display_root, config, &mut diagnostics);
 
-    let entries: Vec<(&PathBuf, &Vec<Kind>)> = found.iter().map(|(path, kinds)| (path, kinds)).collect();
+    let entries: Vec<(&PathBuf, &Vec<Kind>)> =
+        found.iter().map(|(path, kinds)| (path, kinds)).collect();
     let is_property = |kinds: &[Kind]| kinds.contains(&Kind::Property);
     let (properties, others): (Vec<usize>, Vec<usize>) =
         (0..entries.len()).partition(|&i| is_property(entries[i].1));
@@ -231,10 +232,15 @@ fn walk_resource_paths(
             }
         }
     }
-    // Each walk is already in path order, so the stable sort only merges
-    // them: a map keyed by path compared paths component by component for
-    // every insertion, a tenth of a large project's walk.
-    found.sort_by(|a, b| a.0.cmp(&b.0));
+    // Path order compares component by component, parsing both paths at
+    // each comparison: a fifth of a large project's walk. The walk's paths
+    // are plain joins, for which comparing bytes with `/` below every other
+    // byte gives the same order; a path of another shape (`./models`) falls
+    // back to `Path`'s own.
+    found.sort_by(|a, b| path_order(&a.0, &b.0));
+    if !found.is_sorted_by(|a, b| a.0 <= b.0) {
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     let mut merged: Vec<(PathBuf, Vec<Kind>)> = Vec::with_capacity(found.len());
     for (path, kind) in found {
         match merged.last_mut() {
@@ -249,8 +255,22 @@ fn walk_resource_paths(
     merged
 }
 
-/// Files under `root/dir`, relative to `root`, skipping hidden entries, in
-/// path order (each folder's entries by name, depth first).
+/// The order of two paths made of plain components joined by `/`: their
+/// bytes compared with `/` below every other byte, which is `Path`'s
+/// component-by-component order for such paths.
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let rank = |byte: u8| if byte == b'/' { 0 } else { u16::from(byte) + 1 };
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => rank(a[i]).cmp(&rank(b[i])),
+        None => a.len().cmp(&b.len()),
+    }
+}
+
+/// Files under `root/dir`, relative to `root`, skipping hidden entries.
 /// A missing directory is not an error: dbt's defaults name folders many
 /// projects do not have.
 fn walk_dir(
@@ -266,7 +286,6 @@ fn walk_dir(
     let mut files = Vec::new();
     let walker = WalkDir::new(&start)
         .follow_links(true)
-        .sort_by_file_name()
         .into_iter()
         .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.file_name()));
     for entry in walker {
@@ -385,6 +404,38 @@ mod tests {
         let path = root.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap();
+    }
+
+    #[test]
+    fn path_order_is_paths_own_order_for_plain_joins() {
+        let names = [
+            "a",
+            "a/b",
+            "a/b/c",
+            "a-b",
+            "a-b/c",
+            "a.b",
+            "a.b/c",
+            "a b",
+            "ab",
+            "a0",
+            "a/b-c",
+            "a/b.c",
+            "a/bc",
+            "models/é.sql",
+            "models/e.sql",
+            "models/z/a.sql",
+            "models_x/a.sql",
+            "models/a_b/c.sql",
+            "models/a/c.sql",
+            "models/A.sql",
+        ];
+        for x in names {
+            for y in names {
+                let (x, y) = (Path::new(x), Path::new(y));
+                assert_eq!(path_order(x, y), x.cmp(y), "{x:?} vs {y:?}");
+            }
+        }
     }
 
     fn paths(files: &[SourceFile]) -> Vec<String> {
