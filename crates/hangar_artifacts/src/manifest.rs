@@ -822,10 +822,54 @@ pub struct InjectedCte {
 /// What a generic test was called with.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct TestMetadata {
+pub struct TestMetadata<'a> {
     pub name: String,
-    pub kwargs: JsonMap,
+    pub kwargs: Kwargs<'a>,
     pub namespace: Option<String>,
+}
+
+/// A generic test's arguments: a map as read from a manifest, or the
+/// parser's (name, value) pairs sorted by name, lent and written as the
+/// same JSON object (a large project's 30,000 tests each built a map only
+/// to write it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kwargs<'a> {
+    Map(JsonMap),
+    /// Sorted by name, names unique.
+    Sorted(&'a [(String, Value)]),
+}
+
+impl Default for Kwargs<'_> {
+    fn default() -> Self {
+        Kwargs::Map(JsonMap::new())
+    }
+}
+
+impl From<JsonMap> for Kwargs<'_> {
+    fn from(map: JsonMap) -> Self {
+        Kwargs::Map(map)
+    }
+}
+
+impl Serialize for Kwargs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Kwargs::Map(map) => map.serialize(serializer),
+            Kwargs::Sorted(pairs) => {
+                let mut map = serializer.serialize_map(Some(pairs.len()))?;
+                for (name, value) in pairs.iter() {
+                    map.serialize_entry(name, value)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Kwargs<'_> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        JsonMap::deserialize(deserializer).map(Kwargs::Map)
+    }
 }
 
 /// A model, seed, snapshot, test, analysis or hook (`operation`) in
@@ -915,7 +959,7 @@ pub struct ManifestNode<'a> {
     /// `models.<name>` or `sources.<name>`: the YAML entry that defined it.
     pub file_key_name: Option<String>,
     pub attached_node: Option<String>,
-    pub test_metadata: Option<TestMetadata>,
+    pub test_metadata: Option<TestMetadata<'a>>,
 }
 
 impl ManifestNode<'_> {
@@ -1311,6 +1355,26 @@ mod tests {
             from_lists["parent_map"]["model.p.b"],
             json!(["model.p.a", "source.p.s.t"])
         );
+    }
+
+    #[test]
+    fn sorted_kwargs_are_written_as_their_map() {
+        let pairs = vec![
+            ("arguments".to_string(), json!({"b": [1, 2], "a": null})),
+            ("column_name".to_string(), json!("id")),
+            (
+                "model".to_string(),
+                json!("{{ get_where_subquery(ref('orders')) }}"),
+            ),
+        ];
+        let map: JsonMap = pairs.iter().cloned().collect();
+        assert_eq!(
+            serde_json::to_string(&Kwargs::Sorted(&pairs)).unwrap(),
+            serde_json::to_string(&Kwargs::Map(map.clone())).unwrap()
+        );
+        let read: Kwargs<'_> = serde_json::from_value(Value::Object(map.clone())).unwrap();
+        assert_eq!(read, Kwargs::Map(map));
+        assert_eq!(serde_json::to_string(&Kwargs::Sorted(&[])).unwrap(), "{}");
     }
 
     /// A node's `config_alias` is written into both configs exactly as if

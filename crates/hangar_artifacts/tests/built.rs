@@ -145,7 +145,7 @@ fn generic_test() -> ManifestNode<'static> {
     );
     test.test_metadata = Some(TestMetadata {
         name: "not_null".into(),
-        kwargs,
+        kwargs: kwargs.into(),
         namespace: None,
     });
     test

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hangar_artifacts::manifest::{
-    Contract, DependencyMaps, DependsOn, FileHash, InjectedCte, LazyNodes, MacroDependsOnList,
-    Manifest, ManifestDoc, ManifestMacro, ManifestMetadata, ManifestNode, ManifestSource, Quoting,
-    RefArgs, ResourceType as ArtifactType, TestMetadata,
+    Contract, DependencyMaps, DependsOn, FileHash, InjectedCte, Kwargs, LazyNodes,
+    MacroDependsOnList, Manifest, ManifestDoc, ManifestMacro, ManifestMetadata, ManifestNode,
+    ManifestSource, Quoting, RefArgs, ResourceType as ArtifactType, TestMetadata,
 };
 use hangar_artifacts::run_results::{
     AdapterResponse, RunResult, RunResults, RunStatus, TimingInfo,
@@ -440,7 +440,7 @@ fn manifest_node<'a>(
         attached_node: generic.and_then(|t| t.attached_node.clone()),
         test_metadata: generic.map(|t| TestMetadata {
             name: t.test_name.clone().unwrap_or_default(),
-            kwargs: t.kwargs.to_map(),
+            kwargs: Kwargs::Sorted(t.kwargs.as_slice()),
             namespace: t.namespace.clone(),
         }),
         ..ManifestNode::default()
