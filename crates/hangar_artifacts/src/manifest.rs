@@ -867,11 +867,28 @@ pub struct TestMetadata<'a> {
 /// parser's (name, value) pairs sorted by name, lent and written as the
 /// same JSON object (a large project's 30,000 tests each built a map only
 /// to write it).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Kwargs<'a> {
     Map(JsonMap),
     /// Sorted by name, names unique.
     Sorted(&'a [(String, Value)]),
+}
+
+impl Kwargs<'_> {
+    /// The arguments by name, in name order.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&String, &Value)> + '_> {
+        match self {
+            Kwargs::Map(map) => Box::new(map.iter()),
+            Kwargs::Sorted(pairs) => Box::new(pairs.iter().map(|(name, value)| (name, value))),
+        }
+    }
+}
+
+/// Equal when they hold the same arguments, whichever form each is in.
+impl PartialEq for Kwargs<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
 }
 
 impl Default for Kwargs<'_> {
@@ -1409,6 +1426,8 @@ mod tests {
         );
         let read: Kwargs<'_> = serde_json::from_value(Value::Object(map.clone())).unwrap();
         assert_eq!(read, Kwargs::Map(map));
+        assert_eq!(read, Kwargs::Sorted(&pairs));
+        assert_ne!(read, Kwargs::Sorted(&pairs[1..]));
         assert_eq!(serde_json::to_string(&Kwargs::Sorted(&[])).unwrap(), "{}");
     }
 

@@ -579,8 +579,11 @@ pub(crate) fn write_manifest_while_linking<L: ParentLists>(
         let rest = linked.insert(rest);
         nodes?;
         let Ok((_, rest)) = rest else {
-            // Leaves no manifest behind: the graph's errors are reported.
-            return Err(std::io::Error::other("the project's graph has errors"));
+            // Leaves no manifest behind: the failure (the graph's errors, or
+            // the fields after the nodes not serialized) is reported below.
+            return Err(std::io::Error::other(
+                "the resources could not be linked or written",
+            ));
         };
         out.write_all(rest)
     });

@@ -84,11 +84,6 @@ impl TestKwargs {
     pub fn as_slice(&self) -> &[(String, Value)] {
         &self.0
     }
-
-    /// The arguments as the JSON map the manifest writes.
-    pub fn to_map(&self) -> Map<String, Value> {
-        self.0.iter().cloned().collect()
-    }
 }
 
 impl From<Map<String, Value>> for TestKwargs {
@@ -137,7 +132,9 @@ pub struct Node {
     /// generic test with a hashed name gets it as its own alias, and holding
     /// it in the maps would give each such test two private maps (about
     /// 2.5 KB; 10,000 of the 30,000 synthetic tests). Readers of a whole
-    /// config use [`Node::full_config`] and [`Node::full_unrendered_config`].
+    /// config use [`Node::full_config`] and [`Node::full_unrendered_config`];
+    /// the manifest carries it beside the maps too
+    /// (`ManifestNode::config_alias`) and writes it into them.
     pub config_alias: Option<String>,
     pub description: String,
     /// Unique ids of the doc blocks `description` names (`{{ doc('x') }}`).
@@ -317,7 +314,14 @@ mod tests {
         assert_eq!(names, ["column_name", "model", "values"]);
         assert_eq!(kwargs.get("model"), Some(&Value::from("m")));
         assert_eq!(kwargs.get("where"), None);
-        assert_eq!(kwargs.to_map(), map);
+        assert_eq!(
+            kwargs
+                .as_slice()
+                .iter()
+                .cloned()
+                .collect::<Map<String, Value>>(),
+            map
+        );
     }
 
     #[test]

@@ -60,10 +60,16 @@ impl Graph {
         D: AsRef<[P]>,
         P: AsRef<str>,
     {
-        debug_assert_eq!(nodes.len(), depends_on.len());
-        let len = nodes.len().min(depends_on.len());
-        nodes.truncate(len);
-        depends_on.truncate(len);
+        if nodes.len() != depends_on.len() {
+            return Err(vec![Diagnostic::error(
+                codes::UNSUPPORTED,
+                format!(
+                    "internal error: {} nodes were given with {} lists of parents",
+                    nodes.len(),
+                    depends_on.len()
+                ),
+            )]);
+        }
         if !nodes.is_sorted_by(|a, b| a.unique_id <= b.unique_id) {
             (nodes, depends_on) = sorted_by_id(nodes, depends_on);
         }
@@ -294,8 +300,9 @@ pub struct Links {
 }
 
 impl Links {
-    /// Links nodes given by their unique ids, sorted, with each node's
-    /// parent ids at the same position in `depends_on`. Every problem is
+    /// Links nodes given by their unique ids (sorted, for the diagnostics'
+    /// order), with each node's parent ids at the same position in
+    /// `depends_on` (missing lists count as empty). Every problem is
     /// reported: duplicate ids (a later node with an id already seen is
     /// left out), parents that do not exist (H300/H301) and each cycle
     /// (H302) with its path. `file_of(i)` names the file of the `i`-th
@@ -309,16 +316,20 @@ impl Links {
         D: AsRef<[P]>,
         P: AsRef<str>,
     {
-        debug_assert!(ids.is_sorted());
-        let is_repeat = |i: usize| i > 0 && ids[i] == ids[i - 1];
-        let mut diagnostics = duplicate_ids(ids, file_of);
+        let mut diagnostics = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+        let mut repeated = vec![false; ids.len()];
         for (i, id) in ids.iter().enumerate() {
-            index.entry(id).or_insert(i);
+            if let Some(&first) = index.get(id) {
+                diagnostics.push(duplicate_id(id, &file_of(first), &file_of(i)));
+                repeated[i] = true;
+            } else {
+                index.insert(id, i);
+            }
         }
         let parents: Vec<Vec<usize>> = (0..ids.len())
             .map(|i| match depends_on.get(i) {
-                Some(parent_ids) if !is_repeat(i) => {
+                Some(parent_ids) if !repeated[i] => {
                     let (found, mut unknown) =
                         resolve_parents(ids[i], parent_ids.as_ref(), &index, &|| file_of(i));
                     diagnostics.append(&mut unknown);
@@ -360,25 +371,14 @@ impl Links {
     }
 }
 
-/// One H106 for each node with an id already seen. The ids are sorted.
-fn duplicate_ids(ids: &[&str], file_of: &dyn Fn(usize) -> String) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    let mut first = 0;
-    for (i, id) in ids.iter().enumerate() {
-        if i == 0 || ids[i - 1] != *id {
-            first = i;
-            continue;
-        }
-        diagnostics.push(
-            Diagnostic::error(
-                codes::DUPLICATE_NAME,
-                format!("two nodes have the unique id `{id}`"),
-            )
-            .with_note(format!("defined in `{}`", file_of(first)))
-            .with_note(format!("and in `{}`", file_of(i))),
-        );
-    }
-    diagnostics
+/// H106 for a node whose id an earlier node has.
+fn duplicate_id(id: &str, first_file: &str, file: &str) -> Diagnostic {
+    Diagnostic::error(
+        codes::DUPLICATE_NAME,
+        format!("two nodes have the unique id `{id}`"),
+    )
+    .with_note(format!("defined in `{first_file}`"))
+    .with_note(format!("and in `{file}`"))
 }
 
 /// A node's parents as sorted, de-duplicated indices, plus a diagnostic

@@ -235,14 +235,25 @@ fn walk_resource_paths(
     // Path order compares component by component, parsing both paths at
     // each comparison: a fifth of a large project's walk. The walk's paths
     // are plain joins, for which comparing bytes with `/` below every other
-    // byte gives the same order; a path of another shape (`./models`) falls
-    // back to `Path`'s own.
-    found.sort_by(|a, b| path_order(&a.0, &b.0));
-    if !found.is_sorted_by(|a, b| a.0 <= b.0) {
-        found.sort_by(|a, b| a.0.cmp(&b.0));
+    // byte gives the same order. Paths of another shape (`models/./x`,
+    // which `Path` holds equal to `models/x`) are sorted by `Path`'s own
+    // order; either way, of equal paths the first walked comes first and
+    // gives its spelling, as a map keyed by path kept it.
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by(|&a, &b| path_order(&found[a].0, &found[b].0));
+    let plain = order.windows(2).all(|pair| {
+        let (a, b) = (&found[pair[0]].0, &found[pair[1]].0);
+        a < b || a.as_os_str() == b.as_os_str()
+    });
+    if !plain {
+        order.sort_by(|&a, &b| found[a].0.cmp(&found[b].0).then(a.cmp(&b)));
     }
     let mut merged: Vec<(PathBuf, Vec<Kind>)> = Vec::with_capacity(found.len());
-    for (path, kind) in found {
+    let mut walked: Vec<Option<(PathBuf, Kind)>> = found.into_iter().map(Some).collect();
+    for i in order {
+        let Some((path, kind)) = walked[i].take() else {
+            continue;
+        };
         match merged.last_mut() {
             Some((last, kinds)) if *last == path => {
                 if !kinds.contains(&kind) {
@@ -404,6 +415,34 @@ mod tests {
         let path = root.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap();
+    }
+
+    /// A folder named twice, once as `models/./macros`, keeps the
+    /// spelling walked first and lists each file once with both kinds.
+    #[test]
+    fn paths_named_two_ways_keep_the_first_walked() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "models/macros/p.yml", b"version: 2\n");
+        write(dir.path(), "models/macros/q.sql", b"select 1\n");
+        let mut config = ProjectConfig::with_name("p");
+        config.macro_paths = vec!["models/./macros".into()];
+        let mut diagnostics = Vec::new();
+        let found = walk_resource_paths(dir.path(), Path::new(""), &config, &mut diagnostics);
+        let listed: Vec<(String, Vec<Kind>)> = found
+            .into_iter()
+            .map(|(path, kinds)| (path.to_string_lossy().into_owned(), kinds))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("models/macros/p.yml".to_string(), vec![Kind::Property]),
+                (
+                    "models/macros/q.sql".to_string(),
+                    vec![Kind::Model, Kind::Macro]
+                ),
+            ]
+        );
+        assert!(diagnostics.is_empty());
     }
 
     #[test]

@@ -575,6 +575,24 @@ fn links_report_what_the_graph_reports() {
         .collect();
     assert_eq!(from_graph, from_links);
     assert_eq!(from_links[2], ("model.p.c", &[0, 1][..]));
+    // Unsorted ids: a repeated one is still reported, and left out.
+    let no_parents: Vec<Vec<String>> = vec![Vec::new(); 3];
+    let repeated = Links::build(
+        &["model.p.b", "model.p.a", "model.p.b"],
+        &no_parents,
+        &|i| format!("file{i}"),
+    );
+    let text = match repeated {
+        Ok(_) => panic!("a repeated id must fail"),
+        Err(diagnostics) => rendered(diagnostics).join("\n"),
+    };
+    assert!(
+        text.contains("defined in `file0`") && text.contains("and in `file2`"),
+        "{text}"
+    );
+    // Lists of nodes and of parents of different lengths are an error, not a panic.
+    let (one, _) = model("model.p.a", &[]);
+    assert!(Graph::build_from(vec![one], Vec::<Vec<String>>::new()).is_err());
     assert_eq!(graph.children("model.p.a"), vec!["model.p.b", "model.p.c"]);
 }
 
