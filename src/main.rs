@@ -25,11 +25,11 @@ fn disable_transparent_huge_pages() {
 /// mimalloc (v3) keeps freed memory committed for a second before it
 /// returns it to the OS: longer than a whole parse, so memory freed on the
 /// way (property entries, per-batch buffers) still counted at the peak.
-/// With 50 ms, a 10,000-model compile peaks at 280-295 MB instead of over
+/// With 50 ms, a 10,000-model compile peaks at 262-291 MB instead of over
 /// 300 MB (the target), for about 8 % more CPU and wall time (pages handed
 /// back are faulted in again). `parse` builds no selection graph and peaks
 /// lower (255-270 MB with 50 ms), so it keeps freed memory for 250 ms:
-/// 266-276 MB, and 5 % less wall time (0.530 → 0.505 s, 11 alternating
+/// 266-284 MB, and 5 % less wall time (0.530 → 0.505 s, 11 alternating
 /// runs). `MIMALLOC_PURGE_DELAY` overrides both.
 fn purge_delay_ms(command: &Command) -> std::ffi::c_long {
     match command {

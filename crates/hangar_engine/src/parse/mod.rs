@@ -927,7 +927,11 @@ impl<'a> GraphMember<'a> {
         match self {
             GraphMember::Node(n) => n.original_file_path.clone(),
             GraphMember::Source(s) => s.original_file_path.clone(),
-            GraphMember::Exposure(e) => exposures::graph_node(e).original_file_path,
+            GraphMember::Exposure(e) => e
+                .get("original_file_path")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
         }
     }
 }
