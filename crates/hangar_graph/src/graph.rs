@@ -74,12 +74,11 @@ impl Graph {
             (nodes, depends_on) = sorted_by_id(nodes, depends_on);
         }
         let ids: Vec<&str> = nodes.iter().map(|n| n.unique_id.as_str()).collect();
-        let Links {
-            dag,
-            parents,
-            children,
-        } = Links::build(&ids, &depends_on, &|i| nodes[i].original_file_path.clone())?;
+        let Links { parents } =
+            Links::build(&ids, &depends_on, &|i| nodes[i].original_file_path.clone())?;
         drop(ids);
+        let children = children_of(&parents);
+        let dag = petgraph_of(&parents);
         let index: HashMap<String, usize> = nodes
             .iter()
             .enumerate()
@@ -293,10 +292,8 @@ fn sorted_by_id<D>(nodes: Vec<GraphNode>, depends_on: Vec<D>) -> (Vec<GraphNode>
 /// selectable node of each resource).
 #[derive(Debug, Clone, Default)]
 pub struct Links {
-    dag: DiGraph<(), ()>,
-    /// Sorted, unique parent / child indices per node.
+    /// Sorted, unique parent indices per node.
     parents: Vec<Vec<usize>>,
-    children: Vec<Vec<usize>>,
 }
 
 impl Links {
@@ -338,30 +335,15 @@ impl Links {
                 _ => Vec::new(),
             })
             .collect();
-        let mut children = vec![Vec::new(); ids.len()];
-        for (child, ps) in parents.iter().enumerate() {
-            for &parent in ps {
-                children[parent].push(child);
-            }
+        // The petgraph and its components are built only to describe the
+        // cycles found: most projects have none.
+        if has_cycle(&parents) {
+            diagnostics.extend(cycles(&petgraph_of(&parents), ids, file_of));
         }
-        let mut dag = DiGraph::with_capacity(ids.len(), 0);
-        for _ in ids {
-            dag.add_node(());
-        }
-        for (child, ps) in parents.iter().enumerate() {
-            for &parent in ps {
-                dag.add_edge(NodeIndex::new(parent), NodeIndex::new(child), ());
-            }
-        }
-        diagnostics.extend(cycles(&dag, ids, file_of));
         if !diagnostics.is_empty() {
             return Err(diagnostics);
         }
-        Ok(Links {
-            dag,
-            parents,
-            children,
-        })
+        Ok(Links { parents })
     }
 
     /// Each node's parents as indices into the ids it was built from,
@@ -369,6 +351,72 @@ impl Links {
     pub fn parents(&self) -> &[Vec<usize>] {
         &self.parents
     }
+}
+
+/// Each node's children, from each node's parents (sorted, unique): sorted
+/// and unique too.
+fn children_of(parents: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let mut children = vec![Vec::new(); parents.len()];
+    for (child, ps) in parents.iter().enumerate() {
+        for &parent in ps {
+            children[parent].push(child);
+        }
+    }
+    children
+}
+
+/// The petgraph of the links: node `i` is the `i`-th id, edges run from
+/// parent to child.
+fn petgraph_of(parents: &[Vec<usize>]) -> DiGraph<(), ()> {
+    let edges = parents.iter().map(Vec::len).sum();
+    let mut dag = DiGraph::with_capacity(parents.len(), edges);
+    for _ in parents {
+        dag.add_node(());
+    }
+    for (child, ps) in parents.iter().enumerate() {
+        for &parent in ps {
+            dag.add_edge(NodeIndex::new(parent), NodeIndex::new(child), ());
+        }
+    }
+    dag
+}
+
+/// Whether following parents from some node leads back to it: a depth-first
+/// search without recursion (chains of refs can be thousands long).
+fn has_cycle(parents: &[Vec<usize>]) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Visit {
+        Unseen,
+        OnPath,
+        Finished,
+    }
+    let mut visit = vec![Visit::Unseen; parents.len()];
+    // Each node on the current path with the position of its next parent.
+    let mut path: Vec<(usize, usize)> = Vec::new();
+    for start in 0..parents.len() {
+        if visit[start] != Visit::Unseen {
+            continue;
+        }
+        visit[start] = Visit::OnPath;
+        path.push((start, 0));
+        while let Some((node, next)) = path.last_mut() {
+            let Some(&parent) = parents[*node].get(*next) else {
+                visit[*node] = Visit::Finished;
+                path.pop();
+                continue;
+            };
+            *next += 1;
+            match visit[parent] {
+                Visit::OnPath => return true,
+                Visit::Unseen => {
+                    visit[parent] = Visit::OnPath;
+                    path.push((parent, 0));
+                }
+                Visit::Finished => {}
+            }
+        }
+    }
+    false
 }
 
 /// H106 for a node whose id an earlier node has.
@@ -527,5 +575,58 @@ fn json_scalar_string(value: &serde_json::Value) -> Option<String> {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether petgraph finds a component that is a cycle (what the
+    /// diagnostics are made from).
+    fn petgraph_finds_cycle(parents: &[Vec<usize>]) -> bool {
+        let dag = petgraph_of(parents);
+        kosaraju_scc(&dag)
+            .iter()
+            .any(|c| c.len() > 1 || dag.contains_edge(c[0], c[0]))
+    }
+
+    #[test]
+    fn has_cycle_agrees_with_petgraph_on_every_graph_of_four_nodes() {
+        const NODES: usize = 4;
+        for edges in 0u32..1 << (NODES * NODES) {
+            let parents: Vec<Vec<usize>> = (0..NODES)
+                .map(|child| {
+                    (0..NODES)
+                        .filter(|parent| edges & (1 << (child * NODES + parent)) != 0)
+                        .collect()
+                })
+                .collect();
+            assert_eq!(
+                has_cycle(&parents),
+                petgraph_finds_cycle(&parents),
+                "{parents:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn has_cycle_walks_long_chains_without_recursion() {
+        let chain: Vec<Vec<usize>> = (0..200_000)
+            .map(|i| if i == 0 { vec![] } else { vec![i - 1] })
+            .collect();
+        assert!(!has_cycle(&chain));
+        let mut closed = chain;
+        closed[0] = vec![199_999];
+        assert!(has_cycle(&closed));
+    }
+
+    #[test]
+    fn children_are_the_parents_reversed() {
+        let parents = vec![vec![], vec![0], vec![0, 1]];
+        assert_eq!(children_of(&parents), vec![vec![1, 2], vec![2], vec![]]);
+        let dag = petgraph_of(&parents);
+        assert_eq!(dag.edge_count(), 3);
+        assert!(dag.contains_edge(NodeIndex::new(0), NodeIndex::new(2)));
     }
 }
