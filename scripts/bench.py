@@ -10,6 +10,9 @@ Generates the project once (scripts/generate_synthetic_project.py) under
 $TMPDIR/hangar-bench-<N>, builds hangar in release, runs the command several
 times and prints the median, min and max wall time and the peak memory of
 the hangar process. This machine is shared: compare medians, not single runs.
+Before each run the project's files are read once, so the run finds them in
+the page cache: this machine's DAMON pageout evicts files nobody has read
+for a few seconds, and a parse then starts with ~100 ms of disk reads.
 
 `--warehouse postgres` builds into a database of its own on the PostgreSQL at
 $PGHOST:$PGPORT as $PGUSER (default 127.0.0.1:5432, postgres; trust or
@@ -96,6 +99,16 @@ class Postgres:
         return directory
 
 
+def warm_page_cache(project: Path) -> None:
+    """Reads every file of the project (its target/ aside)."""
+    for directory, subdirs, files in os.walk(project):
+        subdirs[:] = [d for d in subdirs if not (directory == str(project) and d == "target")]
+        for name in files:
+            with open(os.path.join(directory, name), "rb") as f:
+                while f.read(1 << 20):
+                    pass
+
+
 def run_once(binary: Path, command: str, project: Path,
              profiles: Path | None = None) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MB, and the command's last output line."""
@@ -173,6 +186,7 @@ def measure(args, binary: Path, project: Path, postgres: "Postgres | None",
             db = project / "target"
             for f in db.glob("*.duckdb*"):
                 f.unlink()
+        warm_page_cache(project)
         wall, peak, last = run_once(binary, args.command, project, profiles)
         walls.append(wall)
         peaks.append(peak)
