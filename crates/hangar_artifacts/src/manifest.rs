@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::{DBT_VERSION, JsonMap, SharedJsonMap, dbt_timestamp, project_id};
+use crate::{DBT_VERSION, JsonMap, SharedJsonMap, dbt_timestamp, json_text, project_id};
 
 pub const MANIFEST_SCHEMA_URL: &str = "https://schemas.getdbt.com/dbt/manifest/v12.json";
 
@@ -300,13 +300,13 @@ fn serialize_entries(
         if i > 0 {
             buf.push(b',');
         }
-        serde_json::to_writer(&mut buf, entry.id())?;
+        json_text::write_str(&mut buf, entry.id());
         buf.push(b':');
         match entry {
-            NodeEntry::Made(_, node) => serde_json::to_writer(&mut buf, node)?,
+            NodeEntry::Made(_, node) => json_text::write_into(&mut buf, node)?,
             NodeEntry::Lazy(i, _) => {
                 let node = lazy.make.and_then(|make| make(*i));
-                serde_json::to_writer(&mut buf, &node)?
+                json_text::write_into(&mut buf, &node)?
             }
         }
     }
@@ -383,7 +383,10 @@ mod config_json {
                 match alias {
                     None => {
                         if texts.whole.is_none() {
-                            texts.whole = serde_json::value::to_raw_value(&**map).ok();
+                            texts.whole = crate::json_text::to_vec(&**map)
+                                .ok()
+                                .and_then(|json| String::from_utf8(json).ok())
+                                .and_then(|json| RawValue::from_string(json).ok());
                         }
                         let json = texts.whole.as_ref()?;
                         Some(json.serialize(serializer.take()?))
