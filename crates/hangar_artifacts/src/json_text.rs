@@ -12,12 +12,13 @@ use serde::ser::{self, Impossible, Serialize};
 use serde_json::Error;
 
 /// Appends `value` as compact JSON to `out`.
-pub fn write_into<T: ?Sized + Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+pub(crate) fn write_into<T: ?Sized + Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
     value.serialize(JsonText { out })
 }
 
 /// `value` as compact JSON.
-pub fn to_vec<T: ?Sized + Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+#[cfg(test)]
+fn to_vec<T: ?Sized + Serialize>(value: &T) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(128);
     write_into(&mut out, value)?;
     Ok(out)

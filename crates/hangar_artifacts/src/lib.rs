@@ -13,7 +13,7 @@
 
 pub mod catalog;
 pub mod config_defaults;
-pub mod json_text;
+mod json_text;
 pub mod manifest;
 pub mod run_results;
 mod write;

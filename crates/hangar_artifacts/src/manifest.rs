@@ -383,10 +383,7 @@ mod config_json {
                 match alias {
                     None => {
                         if texts.whole.is_none() {
-                            texts.whole = crate::json_text::to_vec(&**map)
-                                .ok()
-                                .and_then(|json| String::from_utf8(json).ok())
-                                .and_then(|json| RawValue::from_string(json).ok());
+                            texts.whole = serde_json::value::to_raw_value(&**map).ok();
                         }
                         let json = texts.whole.as_ref()?;
                         Some(json.serialize(serializer.take()?))
