@@ -24,9 +24,14 @@ fn to_vec<T: ?Sized + Serialize>(value: &T) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// serde_json's name for a `RawValue` serialized as a struct, whose one
-/// field is the JSON text to write as it is.
-const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+/// serde_json's names for a `RawValue`, and for a `Number` when its
+/// `arbitrary_precision` feature is on (another crate of the build can turn
+/// it on): each is serialized as a struct whose one field is the JSON text
+/// to write as it is.
+const RAW_TEXT_TOKENS: [&str; 2] = [
+    "$serde_json::private::RawValue",
+    "$serde_json::private::Number",
+];
 
 struct JsonText<'b> {
     out: &'b mut Vec<u8>,
@@ -178,7 +183,7 @@ impl<'b> ser::Serializer for JsonText<'b> {
         Ok(Compound::open(self.out, b"{", b"}"))
     }
     fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Compound<'b>, Error> {
-        if name == RAW_VALUE_TOKEN {
+        if RAW_TEXT_TOKENS.contains(&name) {
             return Ok(Compound {
                 out: self.out,
                 first: true,
@@ -337,6 +342,7 @@ impl ser::SerializeMap for Compound<'_> {
 }
 
 const NOT_A_KEY: &str = "an object key must be a string, a number or a boolean";
+const INFINITE_KEY: &str = "an object key that is a number must be finite";
 const NOT_TEXT: &str = "a raw JSON value must be text";
 
 fn unsupported(why: &str) -> Error {
@@ -370,8 +376,8 @@ macro_rules! reject_compounds {
     };
 }
 
-/// An object key: a string, or a number or boolean written as a string, as
-/// serde_json allows.
+/// An object key: a string, or a finite number or a boolean written as a
+/// string, as serde_json allows.
 struct MapKey<'b> {
     out: &'b mut Vec<u8>,
 }
@@ -452,8 +458,20 @@ impl ser::Serializer for MapKey<'_> {
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
         self.quoted(v)
     }
-    fn serialize_some<T: ?Sized + Serialize>(self, _value: &T) -> Result<(), Error> {
-        Err(unsupported(NOT_A_KEY))
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        if !v.is_finite() {
+            return Err(unsupported(INFINITE_KEY));
+        }
+        self.quoted(v)
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        if !v.is_finite() {
+            return Err(unsupported(INFINITE_KEY));
+        }
+        self.quoted(v)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,
@@ -465,8 +483,6 @@ impl ser::Serializer for MapKey<'_> {
         Err(unsupported(NOT_A_KEY))
     }
     reject! { NOT_A_KEY;
-        serialize_f32(f32) -> ();
-        serialize_f64(f64) -> ();
         serialize_bytes(&[u8]) -> ();
         serialize_none() -> ();
         serialize_unit() -> ();
@@ -712,13 +728,66 @@ mod tests {
     }
 
     #[test]
-    fn keys_that_serde_json_refuses_are_refused() {
-        let floats: Vec<(f64, u8)> = vec![(1.5, 0)];
-        let map: BTreeMap<Vec<u8>, u8> = [(vec![1], 0)].into_iter().collect();
-        assert!(to_vec(&map).is_err());
-        assert!(serde_json::to_vec(&map).is_err());
+    fn float_and_optional_keys_are_written_as_serde_json_writes_them() {
+        let floats: Vec<(f64, u8)> = vec![(1.5, 0), (-0.25, 1), (1e300, 2)];
+        for (key, value) in &floats {
+            same_as_serde_json(&std::collections::HashMap::from([(F64Key(*key), value)]));
+        }
         // A list of pairs is not a map: written as arrays by both.
         same_as_serde_json(&floats);
+        let optional: BTreeMap<Option<&str>, u8> = [(Some("a\n"), 1)].into_iter().collect();
+        same_as_serde_json(&optional);
+    }
+
+    /// An `f64` map key (f64 is neither `Eq` nor `Hash`).
+    #[derive(PartialEq)]
+    struct F64Key(f64);
+
+    impl Eq for F64Key {}
+
+    impl std::hash::Hash for F64Key {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            self.0.to_bits().hash(state);
+        }
+    }
+
+    impl Serialize for F64Key {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_f64(self.0)
+        }
+    }
+
+    #[test]
+    fn keys_that_serde_json_refuses_are_refused() {
+        let lists: BTreeMap<Vec<u8>, u8> = [(vec![1], 0)].into_iter().collect();
+        assert!(to_vec(&lists).is_err());
+        assert!(serde_json::to_vec(&lists).is_err());
+        let infinite = std::collections::HashMap::from([(F64Key(f64::INFINITY), 0)]);
+        assert!(to_vec(&infinite).is_err());
+        assert!(serde_json::to_vec(&infinite).is_err());
+        let none: BTreeMap<Option<&str>, u8> = [(None, 0)].into_iter().collect();
+        assert!(to_vec(&none).is_err());
+        assert!(serde_json::to_vec(&none).is_err());
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename = "$serde_json::private::Number")]
+    struct PreciseNumber {
+        #[serde(rename = "$serde_json::private::Number")]
+        text: &'static str,
+    }
+
+    #[test]
+    fn numbers_of_arbitrary_precision_are_written_as_their_text() {
+        // What serde_json's `Number` serializes as when its
+        // `arbitrary_precision` feature is on.
+        let number = PreciseNumber {
+            text: "3.141592653589793238462643383279",
+        };
+        assert_eq!(
+            to_vec(&number).unwrap(),
+            b"3.141592653589793238462643383279"
+        );
     }
 
     #[derive(Serialize)]

@@ -147,7 +147,7 @@ impl Manifest {
         maps: Option<&DependencyMaps<'_>>,
     ) -> std::io::Result<()> {
         use erased::Serde;
-        let quoted = maps.map(|maps| QuotedIds::new(&maps.ids)).transpose()?;
+        let quoted = maps.map(|maps| QuotedIds::new(&maps.ids));
         let (parent_map, child_map): (Box<dyn erased::Json>, Box<dyn erased::Json>) =
             match (maps, &quoted) {
                 (Some(maps), Some(quoted)) => (
@@ -539,16 +539,16 @@ struct QuotedIds {
 }
 
 impl QuotedIds {
-    fn new(ids: &[&str]) -> std::io::Result<Self> {
+    fn new(ids: &[&str]) -> Self {
         let mut quoted = QuotedIds {
             text: Vec::with_capacity(ids.iter().map(|id| id.len() + 2).sum()),
             ends: Vec::with_capacity(ids.len()),
         };
         for id in ids {
-            serde_json::to_writer(&mut quoted.text, id)?;
+            json_text::write_str(&mut quoted.text, id);
             quoted.ends.push(quoted.text.len());
         }
-        Ok(quoted)
+        quoted
     }
 
     fn get(&self, i: usize) -> &[u8] {
