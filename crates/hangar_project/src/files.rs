@@ -85,6 +85,24 @@ impl PackageFiles {
     }
 }
 
+impl PackageFiles {
+    /// The list files of `kind` go to.
+    fn list_of(&mut self, kind: Kind) -> &mut Vec<SourceFile> {
+        match kind {
+            Kind::Model => &mut self.models,
+            Kind::PythonModel => &mut self.python_models,
+            Kind::Seed => &mut self.seeds,
+            Kind::Snapshot => &mut self.snapshots,
+            Kind::SingularTest => &mut self.singular_tests,
+            Kind::GenericTest => &mut self.generic_tests,
+            Kind::Analysis => &mut self.analyses,
+            Kind::Macro => &mut self.macros,
+            Kind::Doc => &mut self.docs,
+            Kind::Property => &mut self.properties,
+        }
+    }
+}
+
 /// Which list of [`PackageFiles`] a discovered file goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -381,30 +399,24 @@ fn place(
     display_root: &Path,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    for kind in kinds {
-        let list = match kind {
-            Kind::Model => &mut files.models,
-            Kind::PythonModel => {
-                diagnostics.push(
-                    Diagnostic::warning(
-                        codes::UNSUPPORTED,
-                        "Python models are not supported; this model is skipped",
-                    )
-                    .at(display_root.join(&file.path), 1, 1),
-                );
-                &mut files.python_models
-            }
-            Kind::Seed => &mut files.seeds,
-            Kind::Snapshot => &mut files.snapshots,
-            Kind::SingularTest => &mut files.singular_tests,
-            Kind::GenericTest => &mut files.generic_tests,
-            Kind::Analysis => &mut files.analyses,
-            Kind::Macro => &mut files.macros,
-            Kind::Doc => &mut files.docs,
-            Kind::Property => &mut files.properties,
-        };
-        list.push(file.clone());
+    if kinds.contains(&Kind::PythonModel) {
+        diagnostics.push(
+            Diagnostic::warning(
+                codes::UNSUPPORTED,
+                "Python models are not supported; this model is skipped",
+            )
+            .at(display_root.join(&file.path), 1, 1),
+        );
     }
+    // A file of one kind (nearly all) moves into its list; only a file
+    // under two overlapping resource paths is copied.
+    let Some((last, others)) = kinds.split_last() else {
+        return;
+    };
+    for kind in others {
+        files.list_of(*kind).push(file.clone());
+    }
+    files.list_of(*last).push(file);
 }
 
 #[cfg(test)]

@@ -56,6 +56,12 @@ pub fn render_descriptions(
     // once per source, so a problem in it is reported once.
     let mut source_descriptions: HashMap<(String, String), String> = HashMap::new();
     for source in sources.values_mut() {
+        let templated = has_jinja(&source.description)
+            || has_jinja(&source.source_description)
+            || source.columns.values().any(|c| has_jinja(&c.description));
+        if !templated {
+            continue;
+        }
         let place = (
             source.package_name.clone(),
             source.original_file_path.clone(),

@@ -729,33 +729,52 @@ fn render_source_fields(
     sources: &mut BTreeMap<String, SourceNode>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let problems: Vec<Vec<Diagnostic>> = sources
+        .par_iter_mut()
+        .map(|(_, source)| render_source_field_templates(session, resolver, source))
+        .collect();
+    diagnostics.extend(problems.into_iter().flatten());
+}
+
+/// [`render_source_fields`] for one source: its problems.
+fn render_source_field_templates(
+    session: &Session,
+    resolver: &ParseResolver<'_>,
+    source: &mut SourceNode,
+) -> Vec<Diagnostic> {
     let templated = |s: &str| s.contains("{{") || s.contains("{%");
-    for source in sources.values_mut() {
-        let input = NodeInput::new(
-            Phase::Parse,
-            &source.package_name,
-            &source.original_file_path,
-            "",
-        );
-        let mut render = |text: &str| -> Option<String> {
-            match session.jinja.render_string(text, &input, resolver, None) {
-                Ok(out) => Some(out.trim().to_string()),
-                Err(d) => {
-                    diagnostics.push(d);
-                    None
-                }
-            }
-        };
-        if let Some(db) = source.database.clone().filter(|d| templated(d)) {
-            source.database = render(&db).filter(|d| !d.is_empty() && d != "None");
-        }
-        if templated(&source.schema) {
-            source.schema = render(&source.schema.clone()).unwrap_or_default();
-        }
-        if templated(&source.identifier) {
-            source.identifier = render(&source.identifier.clone()).unwrap_or_default();
-        }
+    let mut problems = Vec::new();
+    let has_template = source.database.as_deref().is_some_and(templated)
+        || templated(&source.schema)
+        || templated(&source.identifier);
+    if !has_template {
+        return problems;
     }
+    let input = NodeInput::new(
+        Phase::Parse,
+        &source.package_name,
+        &source.original_file_path,
+        "",
+    );
+    let mut render = |text: &str| -> Option<String> {
+        match session.jinja.render_string(text, &input, resolver, None) {
+            Ok(out) => Some(out.trim().to_string()),
+            Err(d) => {
+                problems.push(d);
+                None
+            }
+        }
+    };
+    if let Some(db) = source.database.clone().filter(|d| templated(d)) {
+        source.database = render(&db).filter(|d| !d.is_empty() && d != "None");
+    }
+    if templated(&source.schema) {
+        source.schema = render(&source.schema.clone()).unwrap_or_default();
+    }
+    if templated(&source.identifier) {
+        source.identifier = render(&source.identifier.clone()).unwrap_or_default();
+    }
+    problems
 }
 
 /// dbt renders a generic test's string configs (`where: "x > '{{ var(...) }}'"`).
@@ -834,18 +853,26 @@ fn split_disabled(mut nodes: Vec<Box<Node>>) -> (Vec<Box<Node>>, BTreeMap<String
 }
 
 /// The nodes by unique id; a second node with an id already taken is
-/// reported. Nodes are sorted in parallel, then the map is built
-/// in one pass from sorted input (inserting 40,000 nodes one by one moved
-/// them around inside the tree).
+/// reported. The ids (the map's keys) are copied and sorted in parallel,
+/// then the map is built in one pass from sorted input (inserting 40,000
+/// nodes one by one moved them around inside the tree). Sorting the keys
+/// beside their positions reads each id through one pointer, not two.
 fn check_duplicates(
-    mut boxed: Vec<Box<Node>>,
+    boxed: Vec<Box<Node>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Box<Node>> {
-    // Stable: of equal ids, the first found stays first.
-    boxed.par_sort_by(|a, b| a.unique_id.cmp(&b.unique_id));
-    let mut unique: Vec<(String, Box<Node>)> = Vec::with_capacity(boxed.len());
-    for n in boxed {
-        if let Some((_, existing)) = unique.last().filter(|(id, _)| *id == n.unique_id) {
+    let mut keyed: Vec<(String, usize)> = boxed
+        .par_iter()
+        .enumerate()
+        .map(|(i, n)| (n.unique_id.clone(), i))
+        .collect();
+    // By position among equal ids: of those, the first found stays first.
+    keyed.par_sort_unstable();
+    let mut slots: Vec<Option<Box<Node>>> = boxed.into_iter().map(Some).collect();
+    let mut unique: Vec<(String, Box<Node>)> = Vec::with_capacity(keyed.len());
+    for (id, i) in keyed {
+        let Some(n) = slots[i].take() else { continue };
+        if let Some((_, existing)) = unique.last().filter(|(last, _)| *last == id) {
             diagnostics.push(
                 Diagnostic::error(
                     codes::DUPLICATE_NAME,
@@ -859,7 +886,7 @@ fn check_duplicates(
             );
             continue;
         }
-        unique.push((n.unique_id.clone(), n));
+        unique.push((id, n));
     }
     unique.into_iter().collect()
 }

@@ -4,6 +4,7 @@ use hangar_graph::ResourceType;
 use hangar_project::Package;
 use hangar_project::config::merge_config;
 use hangar_project::properties::{PropertyFile, SourceDef, SourceTableDef};
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::drafts::{folder_configs, fqn_for, path_string, string_list, yaml_path_in_folder};
@@ -19,20 +20,24 @@ pub fn source_nodes(
     let original_path = path_string(&file.path);
     let original = original_path.as_str();
     let in_folder = yaml_path_in_folder(original, &package.config);
-    file.sources
+    // A large project declares thousands of tables, often in one file.
+    let tables: Vec<(&SourceDef, &SourceTableDef)> = file
+        .sources
         .iter()
-        .flat_map(|src| {
-            src.tables.iter().map(move |table| {
-                source_node(
-                    package,
-                    root,
-                    src,
-                    table,
-                    in_folder,
-                    original,
-                    target_database,
-                )
-            })
+        .flat_map(|src| src.tables.iter().map(move |table| (src, table)))
+        .collect();
+    tables
+        .par_iter()
+        .map(|(src, table)| {
+            source_node(
+                package,
+                root,
+                src,
+                table,
+                in_folder,
+                original,
+                target_database,
+            )
         })
         .collect()
 }
