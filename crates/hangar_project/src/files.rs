@@ -232,21 +232,39 @@ fn walk_resource_paths(
         ("macros", &config.macro_paths),
         ("docs", &config.docs_paths),
     ];
-    let mut found: Vec<(PathBuf, Kind)> = Vec::new();
+    // dbt's default docs-paths are the other resource paths: each directory
+    // is walked once, and its files take the kind of every resource that
+    // lists it.
+    let mut walks: Vec<(&str, Vec<&str>)> = Vec::new();
     for (resource, dirs) in resources {
         for dir in dirs {
-            for rel in walk_dir(root, Path::new(dir), display_root, diagnostics) {
-                let ext = rel
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                if resource == "tests" && fixture_roots.iter().any(|f| rel.starts_with(f)) {
+            match walks.iter_mut().find(|(walked, _)| walked == dir) {
+                Some((_, listing)) => listing.push(resource),
+                None => walks.push((dir, vec![resource])),
+            }
+        }
+    }
+    let mut found: Vec<(PathBuf, Vec<Kind>)> = Vec::new();
+    for (dir, listing) in walks {
+        for rel in walk_dir(root, Path::new(dir), display_root, diagnostics) {
+            let ext = rel
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let is_fixture = || fixture_roots.iter().any(|f| rel.starts_with(f));
+            let mut kinds = Vec::new();
+            for resource in &listing {
+                if *resource == "tests" && is_fixture() {
                     continue;
                 }
-                if let Some(kind) = kind_for(resource, &rel, &ext, &generic_roots) {
-                    found.push((rel, kind));
+                match kind_for(resource, &rel, &ext, &generic_roots) {
+                    Some(kind) if !kinds.contains(&kind) => kinds.push(kind),
+                    _ => {}
                 }
+            }
+            if !kinds.is_empty() {
+                found.push((rel, kinds));
             }
         }
     }
@@ -267,18 +285,20 @@ fn walk_resource_paths(
         order.sort_by(|&a, &b| found[a].0.cmp(&found[b].0).then(a.cmp(&b)));
     }
     let mut merged: Vec<(PathBuf, Vec<Kind>)> = Vec::with_capacity(found.len());
-    let mut walked: Vec<Option<(PathBuf, Kind)>> = found.into_iter().map(Some).collect();
+    let mut walked: Vec<Option<(PathBuf, Vec<Kind>)>> = found.into_iter().map(Some).collect();
     for i in order {
-        let Some((path, kind)) = walked[i].take() else {
+        let Some((path, kinds)) = walked[i].take() else {
             continue;
         };
         match merged.last_mut() {
-            Some((last, kinds)) if *last == path => {
-                if !kinds.contains(&kind) {
-                    kinds.push(kind);
+            Some((last, merged_kinds)) if *last == path => {
+                for kind in kinds {
+                    if !merged_kinds.contains(&kind) {
+                        merged_kinds.push(kind);
+                    }
                 }
             }
-            _ => merged.push((path, vec![kind])),
+            _ => merged.push((path, kinds)),
         }
     }
     merged

@@ -60,14 +60,18 @@ impl Resolver for ParseResolver<'_> {
     }
 }
 
+/// Names need no protection against crafted keys, and a large project's
+/// index is built on one thread: foldhash, not SipHash.
+type NameMap<'a> = HashMap<&'a str, Vec<&'a Node>, foldhash::fast::FixedState>;
+
 /// Nodes that `ref()` can reach, by name.
 pub struct RefIndex<'a> {
-    by_name: HashMap<&'a str, Vec<&'a Node>>,
+    by_name: NameMap<'a>,
 }
 
 impl<'a> RefIndex<'a> {
     pub fn new(nodes: impl Iterator<Item = &'a Node>) -> Self {
-        let mut by_name: HashMap<&str, Vec<&Node>> = HashMap::new();
+        let mut by_name = NameMap::default();
         for n in nodes.filter(|n| is_refable(n.resource_type)) {
             by_name.entry(n.name.as_str()).or_default().push(n);
         }
