@@ -1,7 +1,8 @@
 //! Discovering and reading a package's files.
 //!
-//! Directories are walked sequentially (cheap); files are read and hashed in
-//! parallel, each once even when several resource paths overlap.
+//! Directories are walked sequentially (cheap), each once even when several
+//! resource paths name it; files are read and hashed in parallel, each once
+//! even when several resource paths overlap.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
