@@ -84,9 +84,7 @@ impl PackageFiles {
         all.dedup_by(|a, b| a.path == b.path);
         all
     }
-}
 
-impl PackageFiles {
     /// The list files of `kind` go to.
     fn list_of(&mut self, kind: Kind) -> &mut Vec<SourceFile> {
         match kind {
