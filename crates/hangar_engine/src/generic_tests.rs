@@ -82,9 +82,10 @@ impl GenericTest {
         Value::Object(md)
     }
 
+    /// The last ten hex digits of the md5: the hex of its last five bytes.
     fn hash(&self) -> String {
-        let digest = hex::encode(Md5::digest(self.hash_input().as_bytes()));
-        digest[digest.len() - 10..].to_string()
+        let digest = Md5::digest(self.hash_input().as_bytes());
+        hex::encode(&digest[digest.len() - 5..])
     }
 
     /// `name + repr(hashable(test_metadata))`, written without building
