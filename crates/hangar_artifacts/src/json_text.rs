@@ -583,12 +583,11 @@ fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
     }
     // Fewer than eight bytes are left: one more word covers them, so most
     // strings (ids, names: a few dozen bytes) need no byte-by-byte loop.
-    let rest = bytes.len() - from;
-    if rest == 0 {
+    if from == bytes.len() {
         return None;
     }
     let (word, start) = match bytes.len().checked_sub(8) {
-        // The last eight bytes, the first `8 - rest` of them scanned.
+        // The last eight bytes, those before `from` scanned already.
         Some(start) => (u64::from_le_bytes(word_at(bytes, start)), start),
         // A short string, padded with spaces, which are never escaped.
         None => {

@@ -871,6 +871,7 @@ fn check_duplicates(
     let mut slots: Vec<Option<Box<Node>>> = boxed.into_iter().map(Some).collect();
     let mut unique: Vec<(String, Box<Node>)> = Vec::with_capacity(keyed.len());
     for (id, i) in keyed {
+        // Each position is listed once, so its slot is still full.
         let Some(n) = slots[i].take() else { continue };
         if let Some((_, existing)) = unique.last().filter(|(last, _)| *last == id) {
             diagnostics.push(
