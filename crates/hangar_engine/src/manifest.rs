@@ -491,10 +491,13 @@ fn io_failure(path: &Path, e: std::io::Error) -> Failure {
     ))
 }
 
+/// Writes target/manifest.json with each node's compiled code; `links` is
+/// the project's graph, or what [`Graph::into_links`] kept of it.
 pub fn write_manifest(
     session: &Session,
     parsed: &ParsedProject,
     compiled: &BTreeMap<String, String>,
+    links: &impl ParentLists,
     target_dir: &Path,
 ) -> Result<(), Failure> {
     // The fields after the nodes are written after them here, not beside
@@ -507,10 +510,7 @@ pub fn write_manifest(
     let lazy = LazyNodes {
         ids: nodes.ids(),
         make: Some(&make),
-        maps: Some(dependency_maps(
-            parsed.graph.parent_lists().collect(),
-            &manifest,
-        )),
+        maps: Some(dependency_maps(links.parent_lists(), &manifest)),
     };
     let path = target_dir.join("manifest.json");
     hangar_artifacts::write_with(&path, |out| manifest.write_json_with(out, &lazy))
@@ -519,7 +519,7 @@ pub fn write_manifest(
 
 /// What [`write_manifest_while_linking`] links the resources into: each
 /// resource's id with its parents as indices into that order (sorted).
-pub(crate) trait ParentLists: Send {
+pub trait ParentLists: Send {
     fn parent_lists(&self) -> Vec<(&str, &[usize])>;
 }
 
@@ -529,11 +529,11 @@ impl ParentLists for Graph {
     }
 }
 
-impl ParentLists for (Vec<&str>, Links) {
+impl<S: AsRef<str> + Send> ParentLists for (Vec<S>, Links) {
     fn parent_lists(&self) -> Vec<(&str, &[usize])> {
         let (ids, links) = self;
         ids.iter()
-            .copied()
+            .map(AsRef::as_ref)
             .zip(links.parents().iter().map(Vec::as_slice))
             .collect()
     }

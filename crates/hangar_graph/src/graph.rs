@@ -176,6 +176,20 @@ impl Graph {
             .map(|(node, parents)| (node.unique_id.as_str(), parents.as_slice()))
     }
 
+    /// The graph reduced to what the manifest's `parent_map` and
+    /// `child_map` are written from: each node's unique id (sorted) and
+    /// its parents. The selectable copy of every node is dropped, so a
+    /// caller done selecting frees it before doing more work.
+    pub fn into_links(self) -> (Vec<String>, Links) {
+        let ids = self.nodes.into_iter().map(|n| n.unique_id).collect();
+        (
+            ids,
+            Links {
+                parents: self.parents,
+            },
+        )
+    }
+
     /// The petgraph view (node `i` is the `i`-th node in `unique_id` order),
     /// for callers that want graph algorithms of their own.
     pub fn petgraph(&self) -> &DiGraph<(), ()> {

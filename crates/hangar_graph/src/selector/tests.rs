@@ -594,6 +594,10 @@ fn links_report_what_the_graph_reports() {
     let (one, _) = model("model.p.a", &[]);
     assert!(Graph::build_from(vec![one], Vec::<Vec<String>>::new()).is_err());
     assert_eq!(graph.children("model.p.a"), vec!["model.p.b", "model.p.c"]);
+    // Reduced to its links, the graph keeps the same ids and parents.
+    let (kept_ids, kept_links) = graph.into_links();
+    assert_eq!(kept_ids, ids);
+    assert_eq!(kept_links.parents(), links.parents());
 }
 
 const SELECTORS_YML: &str = r#"
