@@ -65,7 +65,7 @@ pub struct GenericTest {
 impl GenericTest {
     /// `test.<package>.<name>.<hash>` exactly as dbt computes it.
     pub fn unique_id(&self, package: &str) -> String {
-        format!("test.{package}.{}.{}", self.name, self.hash())
+        ["test.", package, ".", &self.name, ".", &self.hash()].concat()
     }
 
     pub fn test_metadata(&self) -> Value {
@@ -111,8 +111,8 @@ impl GenericTest {
 
 fn macro_name(namespace: Option<&str>, test_name: &str) -> String {
     match namespace {
-        Some(ns) => format!("{ns}.test_{test_name}"),
-        None => format!("test_{test_name}"),
+        Some(ns) => [ns, ".test_", test_name].concat(),
+        None => ["test_", test_name].concat(),
     }
 }
 
@@ -129,7 +129,7 @@ pub fn config_argument(key: &str, value: &Value) -> String {
 /// `{{ config(k=v,...) }}` with the config in `order` (strings in double
 /// quotes, other values as Python writes them).
 fn raw_code(macro_name: &str, config: &Map<String, Value>, order: &[String]) -> String {
-    let call = format!("{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}");
+    let call = ["{{ ", macro_name, "(**_dbt_generic_test_kwargs) }}"].concat();
     let config: Vec<String> = order
         .iter()
         .filter_map(|key| Some(config_argument(key, config.get(key)?)))
@@ -287,17 +287,23 @@ fn extract_config(
     Ok((config, order))
 }
 
+/// `{{ get_where_subquery(ref('name')) }}` (or `source(...)`), built with
+/// `concat`: tens of thousands of tests, and `format!` costs several times
+/// as much.
 fn model_string(target: &TestTarget<'_>) -> String {
-    let inner = match target {
+    const OPEN: &str = "{{ get_where_subquery(";
+    const CLOSE: &str = ") }}";
+    match target {
         TestTarget::Node {
             name,
             version: Some(v),
             is_model: true,
-        } => format!("ref('{name}', version='{v}')"),
-        TestTarget::Node { name, .. } => format!("ref('{name}')"),
-        TestTarget::Source { source, table } => format!("source('{source}', '{table}')"),
-    };
-    format!("{{{{ get_where_subquery({inner}) }}}}")
+        } => [OPEN, "ref('", name, "', version='", v, "')", CLOSE].concat(),
+        TestTarget::Node { name, .. } => [OPEN, "ref('", name, "')", CLOSE].concat(),
+        TestTarget::Source { source, table } => {
+            [OPEN, "source('", source, "', '", table, "')", CLOSE].concat()
+        }
+    }
 }
 
 /// dbt's `synthesize_generic_test_names`: (short name, full name).
@@ -312,14 +318,15 @@ fn synthesize_names(
             name,
             version: Some(v),
             is_model: true,
-        } => (test_name.to_string(), format!("{name}_v{v}")),
+        } => (test_name.to_string(), [name, "_v", v].concat()),
         TestTarget::Node { name, .. } => (test_name.to_string(), name.to_string()),
-        TestTarget::Source { source, table } => {
-            (format!("source_{test_name}"), format!("{source}_{table}"))
-        }
+        TestTarget::Source { source, table } => (
+            ["source_", test_name].concat(),
+            [source, "_", table].concat(),
+        ),
     };
     if let Some(ns) = namespace {
-        prefix = format!("{ns}_{prefix}");
+        prefix = [ns, "_", &prefix].concat();
     }
     let mut keys: Vec<&String> = args.keys().filter(|k| *k != "model").collect();
     keys.sort();
@@ -328,8 +335,8 @@ fn synthesize_names(
         .flat_map(|k| flatten_arg(&args[k.as_str()]))
         .map(|s| clean_identifier(&s))
         .collect();
-    let identifier = format!("{prefix}_{target_name}");
-    let full = format!("{identifier}_{}", flat.join("__"));
+    let identifier = [&prefix, "_", &target_name].concat();
+    let full = [&identifier, "_", &flat.join("__")].concat();
     if full.chars().count() >= 64 {
         let truncated: String = identifier.chars().take(30).collect();
         let label = hex::encode(Md5::digest(full.as_bytes()));

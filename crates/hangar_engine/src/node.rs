@@ -177,7 +177,7 @@ impl Node {
         config: impl Into<SharedConfig>,
     ) -> Node {
         Node {
-            unique_id: format!("{resource_type}.{package}.{name}"),
+            unique_id: [resource_type.as_str(), ".", package, ".", name].concat(),
             resource_type,
             name: name.to_string(),
             package_name: package.to_string(),

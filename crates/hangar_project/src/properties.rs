@@ -397,7 +397,7 @@ const NODE_KEYS: &[&str] = &[
 ];
 
 fn read_node_patch(r: &mut FieldReader, map: &Map<String, Value>, e: Entry) -> NodePatch {
-    let ctx = format!(" of `{}`", e.name);
+    let ctx = [" of `", &e.name, "`"].concat();
     NodePatch {
         description: r.string(map, "description", e.offset, &ctx),
         config: r.object(map, "config", e.offset, &ctx),
@@ -450,7 +450,7 @@ fn read_columns(
         };
         let offset = r.locator.find_name(cursor, &e.name).unwrap_or(cursor);
         cursor = offset.max(cursor);
-        let col_ctx = format!(" of column `{}`{ctx}", e.name);
+        let col_ctx = [" of column `", &e.name, "`", ctx].concat();
         columns.push(ColumnDef {
             description: r.string(e.map, "description", offset, &col_ctx),
             data_type: r.string(e.map, "data_type", offset, &col_ctx),

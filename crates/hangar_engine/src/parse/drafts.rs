@@ -145,7 +145,7 @@ impl FolderConfigMemo {
         if names_node(package) || (!package.is_root && names_node(root)) {
             return share_folder_config(folder_configs(rt, package, root, fqn));
         }
-        let key = format!("{rt}\u{0}{}\u{0}{}", package.name, folder.join("\u{0}"));
+        let key = [rt.as_str(), "\0", &package.name, "\0", &folder.join("\0")].concat();
         let mut memo = self.by_folder.lock().unwrap_or_else(|e| e.into_inner());
         memo.entry(key)
             .or_insert_with(|| share_folder_config(folder_configs(rt, package, root, fqn)))

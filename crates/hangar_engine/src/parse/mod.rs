@@ -653,7 +653,7 @@ fn yaml_tests(
                             is_model: rt == ResourceType::Model,
                         },
                         attached_id: (*attached_id).to_string(),
-                        file_key_name: format!("{file_key}.{}", patch.name),
+                        file_key_name: [file_key, ".", &patch.name].concat(),
                     },
                     tests: &patch.data_tests,
                     columns: &patch.columns,
@@ -662,7 +662,7 @@ fn yaml_tests(
         }
         for src in &file.sources {
             for table in &src.tables {
-                let id = format!("source.{}.{}.{}", package.name, src.name, table.name);
+                let id = ["source.", &package.name, ".", &src.name, ".", &table.name].concat();
                 if !sources.contains_key(&id) {
                     continue;
                 }

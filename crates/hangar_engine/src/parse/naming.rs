@@ -156,7 +156,7 @@ fn default_names(session: &Session, node: &Node) -> RelationNames {
     };
     let database = custom("database").or_else(|| session.profile.database.clone());
     let schema = match custom("schema") {
-        Some(c) => format!("{}_{c}", session.profile.schema),
+        Some(c) => [&session.profile.schema, "_", &c].concat(),
         None => session.profile.schema.clone(),
     };
     let alias = custom("alias")
