@@ -929,6 +929,15 @@ fn python_json(v: &serde_json::Value) -> String {
     }
 }
 
+/// Whether `text` holds Jinja markup (`{{`, `{%` or `{#`): one scan for
+/// `{`, where three substring searches each set up a searcher first (a
+/// large project renders tens of thousands of short descriptions).
+fn has_markup(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices('{')
+        .any(|(at, _)| matches!(bytes.get(at + 1), Some(b'{' | b'%' | b'#')))
+}
+
 /// Renders a node or hook template.
 pub(crate) fn render_template(
     reg: &Arc<Registry>,
@@ -937,7 +946,7 @@ pub(crate) fn render_template(
     resolver: &dyn Resolver,
     adapter: Option<&dyn AdapterHandle>,
 ) -> Result<RenderOutput, Diagnostic> {
-    if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+    if !has_markup(source) {
         return Ok(RenderOutput {
             sql: source.to_string(),
             ..RenderOutput::default()
@@ -1107,5 +1116,16 @@ mod tests {
         assert_eq!(line_of_ref(source, "missing"), 0);
         assert_eq!(line_of_ref("{{ ref('pkg', 'm') }}", "m"), 1);
         assert_eq!(line_of_ref("{{ ref('m\") }}", "m"), 0);
+    }
+
+    #[test]
+    fn markup_is_an_opening_brace_followed_by_a_brace_percent_or_hash() {
+        for marked in ["{{ x }}", "a {% if %}", "{# note #}", "{ {{", "x{"] {
+            let expected = marked.contains("{{") || marked.contains("{%") || marked.contains("{#");
+            assert_eq!(has_markup(marked), expected, "{marked}");
+        }
+        for plain in ["", "{", "}}", "{ x }", "a {b} c", "%}", "{x}{"] {
+            assert!(!has_markup(plain), "{plain}");
+        }
     }
 }
