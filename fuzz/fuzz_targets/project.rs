@@ -69,5 +69,5 @@ fuzz_target!(|data: &[u8]| {
     let target = target_dir(&session);
     let compiler = Compiler::new(&session, &parsed);
     let compiled = compile_selected(&compiler, &ids, &target, None).unwrap_or_default();
-    let _ = write_manifest(&session, &parsed, &compiled, &target);
+    let _ = write_manifest(&session, &parsed, &compiled, &parsed.graph, &target);
 });
