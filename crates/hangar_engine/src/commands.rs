@@ -146,8 +146,8 @@ pub fn compile(invocation: Invocation) -> Result<CompileOutcome, Failure> {
         COMPILED_TYPES,
     )?;
     // Past the selection the manifest needs only the graph's links: its
-    // copy of every node is freed before the compiled SQL piles up (about
-    // 30 MB of a 10,000-model compile's peak).
+    // copy of every node (about 30 MB of heap for 10,000 models) is freed
+    // before the compiled SQL piles up.
     let links = std::mem::take(&mut parsed.graph).into_links();
     let target = target_dir(&session);
     let compiled = {

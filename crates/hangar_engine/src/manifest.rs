@@ -517,8 +517,9 @@ pub fn write_manifest(
         .map_err(|e| io_failure(&path, e))
 }
 
-/// What [`write_manifest_while_linking`] links the resources into: each
-/// resource's id with its parents as indices into that order (sorted).
+/// What the manifest's `parent_map` and `child_map` are written from (the
+/// graph, or only the links between resources): each resource's id with
+/// its parents as indices into that order (sorted).
 pub trait ParentLists: Send {
     fn parent_lists(&self) -> Vec<(&str, &[usize])>;
 }

@@ -1120,11 +1120,10 @@ mod tests {
 
     #[test]
     fn markup_is_an_opening_brace_followed_by_a_brace_percent_or_hash() {
-        for marked in ["{{ x }}", "a {% if %}", "{# note #}", "{ {{", "x{"] {
-            let expected = marked.contains("{{") || marked.contains("{%") || marked.contains("{#");
-            assert_eq!(has_markup(marked), expected, "{marked}");
+        for marked in ["{{ x }}", "a {% if %}", "{# note #}", "{ {{", "{{", "x {%"] {
+            assert!(has_markup(marked), "{marked}");
         }
-        for plain in ["", "{", "}}", "{ x }", "a {b} c", "%}", "{x}{"] {
+        for plain in ["", "{", "x{", "}}", "{ x }", "a {b} c", "%}", "{x}{", "#{"] {
             assert!(!has_markup(plain), "{plain}");
         }
     }
