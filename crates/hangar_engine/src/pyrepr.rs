@@ -48,18 +48,29 @@ pub fn write_hashable_map(map: &serde_json::Map<String, Value>, out: &mut String
     out.push('}');
 }
 
-/// Appends `repr(text)`. Most test arguments are plain printable ASCII
-/// without quotes or backslashes, whose repr is the text in single quotes.
+/// Appends `repr(text)`. Most test arguments are printable ASCII without
+/// backslashes, whose repr is the text in single quotes, or in double
+/// quotes when it holds a single one and no double one (every test's
+/// `model`, `{{ get_where_subquery(ref('x')) }}`).
 pub fn push_str_repr(text: &str, out: &mut String) {
-    if text
+    let printable = text
         .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'\'' && b != b'\\')
-    {
-        out.push('\'');
-        out.push_str(text);
-        out.push('\'');
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'\\');
+    // Python's choice: single quotes unless the text holds only single ones.
+    let quote = if !text.contains('\'') {
+        Some('\'')
+    } else if !text.contains('"') {
+        Some('"')
     } else {
-        out.push_str(&py_str_repr(text));
+        None
+    };
+    match quote {
+        Some(quote) if printable => {
+            out.push(quote);
+            out.push_str(text);
+            out.push(quote);
+        }
+        _ => out.push_str(&py_str_repr(text)),
     }
 }
 
@@ -124,6 +135,29 @@ mod tests {
         assert_eq!(py_str_repr("ref('x')"), "\"ref('x')\"");
         assert_eq!(py_str_repr("a'b\"c"), "'a\\'b\"c'");
         assert_eq!(py_str_repr("line\nbreak"), "'line\\nbreak'");
+    }
+
+    #[test]
+    fn the_quick_repr_is_python_repr() {
+        let texts = [
+            "abc",
+            "",
+            "ref('x')",
+            "{{ get_where_subquery(ref('stg_members')) }}",
+            "a'b\"c",
+            "say \"hi\"",
+            "back\\slash",
+            "it's \\ here",
+            "line\nbreak",
+            "tab\tand'quote",
+            "caf\u{e9}",
+            "del\u{7f}",
+        ];
+        for text in texts {
+            let mut quick = String::new();
+            push_str_repr(text, &mut quick);
+            assert_eq!(quick, py_str_repr(text), "{text:?}");
+        }
     }
 
     #[test]
