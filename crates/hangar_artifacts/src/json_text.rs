@@ -628,6 +628,16 @@ pub(crate) fn write_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
+/// `"key":` for a key the caller knows JSON does not escape (a field name
+/// of this crate's own).
+pub(crate) fn write_plain_key(out: &mut Vec<u8>, key: &'static str) {
+    debug_assert!(next_escape(key.as_bytes(), 0).is_none(), "{key}");
+    out.reserve(key.len() + 3);
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
 fn push_escape(out: &mut Vec<u8>, byte: u8) {
     const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
     let short = match byte {
