@@ -932,7 +932,7 @@ fn python_json(v: &serde_json::Value) -> String {
 /// Whether `text` holds Jinja markup (`{{`, `{%` or `{#`): one scan for
 /// `{`, where three substring searches each set up a searcher first (a
 /// large project renders tens of thousands of short descriptions).
-fn has_markup(text: &str) -> bool {
+pub(crate) fn has_markup(text: &str) -> bool {
     let bytes = text.as_bytes();
     text.match_indices('{')
         .any(|(at, _)| matches!(bytes.get(at + 1), Some(b'{' | b'%' | b'#')))

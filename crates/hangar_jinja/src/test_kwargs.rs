@@ -69,7 +69,7 @@ fn string_argument(reg: &Registry, ctx: &Value, text: &str) -> Result<Value, min
         }
         return evaluate_expression(reg, ctx, expression);
     }
-    if text.contains("{{") || text.contains("{%") || text.contains("{#") {
+    if crate::context::has_markup(text) {
         let source = rewrite_node(text, false);
         return reg.env.render_str(&source, ctx.clone()).map(Value::from);
     }
